@@ -1,0 +1,1 @@
+"""The definition format: its models, the loader, and the tables derived from property types."""

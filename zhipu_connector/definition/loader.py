@@ -1,0 +1,130 @@
+"""Loading a component definition: safe YAML, the format's JSON Schema, then typed models.
+
+The three stages each report everything they find, with locations, and a later stage runs
+only on input the earlier ones accepted, so a user never sees a traceback or only the first
+of several mistakes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from zhipu_connector.definition.models import Component
+from zhipu_connector.definition.rules import check_component
+from zhipu_connector.definition.yaml_source import MAX_BYTES, YamlDocument, YamlError, read_yaml
+from zhipu_connector.host.errors import DefinitionError, Problem
+from zhipu_connector.resources import load_schema
+
+SCHEMA_NAME = "component.schema.json"
+
+
+def load_component(path: str | Path) -> Component:
+    """Read, check and model the definition at `path`; raise `DefinitionError` with every problem."""
+    path = Path(path)
+    subject = str(path)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise DefinitionError([Problem("", f"cannot read the file: {error.strerror or error}")], subject=subject) from None
+    if len(raw) > MAX_BYTES:
+        raise DefinitionError([Problem("", f"the file is over the limit of {MAX_BYTES} bytes")], subject=subject)
+    return parse_component(raw, subject=subject)
+
+
+def parse_component(text: str | bytes, *, subject: str = "definition") -> Component:
+    """`load_component` for text already in memory."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise DefinitionError([Problem("", f"the file is not UTF-8 text (byte {error.start})")], subject=subject) from None
+    try:
+        document = read_yaml(text)
+    except YamlError as error:
+        raise DefinitionError(error.problems, subject=subject) from None
+    problems = schema_problems(document)
+    if not problems:
+        component = Component.model_validate(document.data)
+        problems = [_with_line(p, document) for p in check_component(component)]
+        if not problems:
+            return component
+    raise DefinitionError(problems, subject=subject)
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema(SCHEMA_NAME), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def schema_problems(document: YamlDocument) -> list[Problem]:
+    """Every breach of the definition format's JSON Schema, located and worded for people."""
+    problems = [_with_line(_describe(error, document.data), document) for error in _validator().iter_errors(document.data)]
+    return sorted(problems, key=lambda p: (document.line_of(p.location) or 0, p.location))
+
+
+def _describe(error: Any, root: Any) -> Problem:
+    """A jsonschema error as a `Problem`, rephrased where its own words are obscure."""
+    path = [str(part) for part in error.absolute_path]
+    location = ".".join(path)
+    parent = _parent_of(root, list(error.absolute_path))
+    kind = parent.get("type") if isinstance(parent, dict) else None
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        known = ", ".join(error.schema.get("properties", {}))
+        return Problem(location, f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} (known: {known})")
+    if error.validator is None and error.schema is False:  # a field the property type does not have
+        return _not_applicable(error, root, location)
+    if error.validator == "enum" and path and path[-1] == "controlType" and kind:
+        allowed = ", ".join(error.validator_value)
+        return Problem(location, f"control type {error.instance} does not fit {_a(kind)} property (use one of: {allowed})")
+    if error.validator == "required" and "options" in error.validator_value:
+        return Problem(location, f"a {error.instance.get('controlType')} control needs options")
+    if error.validator == "required":
+        return Problem(location, error.message.replace("is a required property", "is missing"))
+    if error.validator == "propertyNames":
+        return Problem(location, f"{error.instance!r} is not a valid key: {error.message}")
+    return Problem(location, error.message)
+
+
+def _not_applicable(error: Any, root: Any, location: str) -> Problem:
+    """Name the field a `false` subschema refused; jsonschema leaves it out of the error's path."""
+    prop = _parent_of(root, [*error.absolute_path, None])
+    rules: Any = load_schema(SCHEMA_NAME)["$defs"]["property"]  # the `false`s live in its allOf
+    trail = list(error.schema_path)
+    for part in trail[len(trail) - 1 - trail[::-1].index("allOf"):]:
+        rules = rules[part]
+    fields = [key for key, rule in rules.items() if rule is False and isinstance(prop, dict) and key in prop]
+    kind = prop.get("type") if isinstance(prop, dict) else None
+    for field in fields:
+        if prop[field] == error.instance:
+            return Problem(f"{location}.{field}", f"{field!r} does not apply to {_a(kind)} property")
+    return Problem(location, f"{', '.join(map(repr, fields))} does not apply to {_a(kind)} property")
+
+
+def _parent_of(root: Any, path: list[Any]) -> Any:
+    """The mapping that holds the value at `path` (the property whose field is wrong)."""
+    node = root
+    for part in path[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node if path else root
+
+
+def _with_line(problem: Problem, document: YamlDocument) -> Problem:
+    line = document.line_of(problem.location)
+    if line is None or problem.message.startswith("line "):
+        return problem
+    return Problem(problem.location, f"{problem.message} (line {line})")
+
+
+def _a(word: object) -> str:
+    """`a STRING` but `an INTEGER`."""
+    text = str(word)
+    return f"an {text}" if text[:1] in "AEIOU" else f"a {text}"

@@ -1,0 +1,159 @@
+"""Typed, immutable models of a component definition.
+
+The YAML keys properties and actions by name (so a location reads
+`actions.ask.properties.temperature`); the models keep them as ordered tuples whose items know
+their own `name`, the order being the order of the file, which forms and docs follow.
+Field names are snake_case in Python and ByteChef's camelCase in the file.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic.alias_generators import to_camel
+
+PropertyType = Literal["STRING", "INTEGER", "NUMBER", "BOOLEAN", "ARRAY", "OBJECT", "DATE", "DATE_TIME", "TIME", "NULL"]
+ControlType = Literal[
+    "TEXT", "TEXT_AREA", "PASSWORD", "EMAIL", "URL", "PHONE", "SELECT", "MULTI_SELECT", "INTEGER",
+    "NUMBER", "ARRAY_BUILDER", "OBJECT_BUILDER", "CODE_EDITOR", "DATE", "DATE_TIME", "TIME",
+]
+
+DEFAULT_CONTROL: dict[str, ControlType | None] = {
+    "STRING": "TEXT", "INTEGER": "INTEGER", "NUMBER": "NUMBER", "BOOLEAN": "SELECT",
+    "ARRAY": "ARRAY_BUILDER", "OBJECT": "OBJECT_BUILDER", "DATE": "DATE",
+    "DATE_TIME": "DATE_TIME", "TIME": "TIME", "NULL": None,
+}
+"""The control a property gets when its definition names none."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+def _named(mapping: Any) -> Any:
+    """`{key: {...}}` as `[{name: key, ...}]`, keeping the file's order."""
+    if isinstance(mapping, dict):
+        return [{**value, "name": key} for key, value in mapping.items()]
+    return mapping
+
+
+class Option(_Model):
+    label: str
+    value: str | bool | int | float
+    description: str | None = None
+
+
+class Property(_Model):
+    """One row of a property table, or the shape of an array item or an output."""
+
+    name: str = ""
+    type: PropertyType
+    label: str | None = None
+    description: str | None = None
+    control_type: ControlType | None = None
+    required: bool = False
+    default_value: Any = None
+    example_value: Any = None
+    placeholder: str | None = None
+    advanced_option: bool = False
+    hidden: bool = False
+    secret: bool = False
+    allow_custom_value: bool = False
+    options: tuple[Option, ...] | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    min_items: int | None = None
+    max_items: int | None = None
+    items: Property | None = None
+    properties: tuple[Property, ...] = ()
+    display_condition: str | None = None
+
+    _named_properties = field_validator("properties", mode="before")(_named)
+
+    @property
+    def control(self) -> ControlType | None:
+        """The control type, explicit or the type's default."""
+        return self.control_type or DEFAULT_CONTROL[self.type]
+
+    @property
+    def title(self) -> str:
+        """What a person calls the property: its label, else its key."""
+        return self.label or self.name
+
+    @property
+    def has_default(self) -> bool:
+        return self.default_value is not None
+
+    def property(self, name: str) -> Property:
+        """A nested property of an OBJECT by key."""
+        for child in self.properties:
+            if child.name == name:
+                return child
+        raise KeyError(name)
+
+
+class Action(_Model):
+    name: str
+    title: str
+    description: str | None = None
+    help: str | None = None
+    deprecated: bool = False
+    properties: tuple[Property, ...] = ()
+    output: Property
+    sample_output: Any = None
+
+    _named_properties = field_validator("properties", mode="before")(_named)
+
+    def property(self, name: str) -> Property:
+        for prop in self.properties:
+            if prop.name == name:
+                return prop
+        raise KeyError(name)
+
+
+class Authorization(_Model):
+    name: str
+    title: str
+    description: str | None = None
+    type: str
+    properties: tuple[Property, ...] = ()
+
+    _named_properties = field_validator("properties", mode="before")(_named)
+
+
+class ConnectionDefinition(_Model):
+    version: int
+    authorizations: tuple[Authorization, ...]
+
+    _named_authorizations = field_validator("authorizations", mode="before")(_named)
+
+
+class Component(_Model):
+    """A whole component: what `connector.yaml` declares."""
+
+    name: str
+    title: str
+    description: str | None = None
+    icon: str | None = None
+    categories: tuple[str, ...] = ()
+    version: int
+    connection: ConnectionDefinition | None = None
+    actions: tuple[Action, ...]
+
+    _named_actions = field_validator("actions", mode="before")(_named)
+
+    def action(self, name: str) -> Action:
+        for action in self.actions:
+            if action.name == name:
+                return action
+        raise KeyError(name)
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        return tuple(action.name for action in self.actions)

@@ -1,0 +1,151 @@
+"""Cross-field rules of the definition format that JSON Schema cannot say.
+
+Each rule looks at one property at a time and reports every breach as a `Problem` located by
+its dotted path in the file, so that a broken definition is fixed in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from zhipu_connector.definition.models import Component, Property
+from zhipu_connector.host.errors import Problem
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "STRING": (str,), "DATE": (str,), "DATE_TIME": (str,), "TIME": (str,),
+    "INTEGER": (int,), "NUMBER": (int, float), "BOOLEAN": (bool,),
+}
+
+
+def check_component(component: Component) -> list[Problem]:
+    """Every cross-field problem in `component`, in file order."""
+    problems: list[Problem] = []
+    if component.connection:
+        for auth in component.connection.authorizations:
+            base = f"connection.authorizations.{auth.name}.properties"
+            problems += _check_table(auth.properties, base)
+    for action in component.actions:
+        base = f"actions.{action.name}"
+        problems += _check_table(action.properties, f"{base}.properties")
+        problems += list(_check_property(action.output, f"{base}.output", siblings=()))
+    return problems
+
+
+def _check_table(properties: tuple[Property, ...], base: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for prop in properties:
+        problems += _check_property(prop, f"{base}.{prop.name}", siblings=properties)
+    return problems
+
+
+def _check_property(prop: Property, where: str, siblings: tuple[Property, ...]) -> Iterator[Problem]:
+    yield from _check_bounds(prop, where)
+    yield from _check_options(prop, where)
+    for field, value in (("defaultValue", prop.default_value), ("exampleValue", prop.example_value)):
+        if value is not None:
+            for message in value_problems(prop, value):
+                yield Problem(f"{where}.{field}", message)
+    if prop.hidden and prop.required:
+        yield Problem(f"{where}.hidden", "a hidden property cannot be required (it is never sent)")
+    if prop.display_condition:
+        yield from _check_condition(prop, where, siblings)
+    if prop.items is not None:
+        yield from _check_property(prop.items, f"{where}.items", siblings=())
+    for child in prop.properties:
+        yield from _check_property(child, f"{where}.properties.{child.name}", siblings=prop.properties)
+
+
+def _check_bounds(prop: Property, where: str) -> Iterator[Problem]:
+    for low, high, low_key, high_key in (
+        (prop.min_value, prop.max_value, "minValue", "maxValue"),
+        (prop.min_length, prop.max_length, "minLength", "maxLength"),
+        (prop.min_items, prop.max_items, "minItems", "maxItems"),
+    ):
+        if low is not None and high is not None and low > high:
+            yield Problem(f"{where}.{low_key}", f"{_show(low)} is above {high_key} {_show(high)}")
+
+
+def _check_options(prop: Property, where: str) -> Iterator[Problem]:
+    if not prop.options:
+        return
+    seen: set[object] = set()
+    item_type = prop.items.type if prop.type == "ARRAY" and prop.items else prop.type
+    for index, option in enumerate(prop.options):
+        place = f"{where}.options.{index}.value"
+        accepted = _PYTHON_TYPES.get(item_type)
+        if accepted and not _is_instance(option.value, item_type):
+            yield Problem(place, f"{option.value!r} is not a {item_type} value")
+        key = (type(option.value) is bool, option.value)
+        if key in seen:
+            yield Problem(place, f"{option.value!r} is listed twice")
+        seen.add(key)
+
+
+def value_problems(prop: Property, value: object) -> list[str]:
+    """Why `value` cannot be this property's value (bounds, pattern, options); empty if it can."""
+    problems: list[str] = []
+    if prop.min_value is not None and _is_number(value) and value < prop.min_value:
+        problems.append(f"{_show(value)} is below minValue {_show(prop.min_value)}")
+    if prop.max_value is not None and _is_number(value) and value > prop.max_value:
+        problems.append(f"{_show(value)} is above maxValue {_show(prop.max_value)}")
+    if isinstance(value, str):
+        if prop.min_length is not None and len(value) < prop.min_length:
+            problems.append(f"{value!r} is shorter than minLength {prop.min_length}")
+        if prop.max_length is not None and len(value) > prop.max_length:
+            problems.append(f"{value!r} is longer than maxLength {prop.max_length}")
+        if prop.pattern and not re.search(prop.pattern, value):
+            problems.append(f"{value!r} does not match pattern {prop.pattern!r}")
+    if prop.options and not prop.allow_custom_value:
+        allowed = [option.value for option in prop.options]
+        chosen = value if isinstance(value, list) and prop.type == "ARRAY" else [value]
+        for item in chosen:
+            if not any(_same(item, option) for option in allowed):
+                problems.append(f"{item!r} is not among the options {allowed!r}")
+    return problems
+
+
+def _check_condition(prop: Property, where: str, siblings: tuple[Property, ...]) -> Iterator[Problem]:
+    from zhipu_connector.definition.conditions import ConditionSyntaxError, parse_condition
+
+    place = f"{where}.displayCondition"
+    try:
+        condition = parse_condition(prop.display_condition or "")
+    except ConditionSyntaxError as error:
+        yield Problem(place, str(error))
+        return
+    names = {sibling.name: sibling for sibling in siblings}
+    for path in sorted(condition.paths()):
+        if path and path[0] not in names:
+            yield Problem(place, f"refers to {'.'.join(path)!r}, which is not a sibling property")
+        elif path and path[0] == prop.name:
+            yield Problem(place, "a property's display condition cannot refer to the property itself")
+    if prop.required and not prop.hidden and condition.to_json_schema() is None:
+        yield Problem(
+            place,
+            "a required property's condition must be a comparison of sibling values with "
+            "literals (==, !=, in), joined by && or ||, so that it can be published as JSON Schema",
+        )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_instance(value: object, prop_type: str) -> bool:
+    if prop_type in ("INTEGER", "NUMBER"):
+        if not _is_number(value):
+            return False
+        return prop_type == "NUMBER" or float(value).is_integer()  # type: ignore[arg-type]
+    return isinstance(value, _PYTHON_TYPES[prop_type])
+
+
+def _same(a: object, b: object) -> bool:
+    """Equality that does not take True for 1, as JSON Schema's enum does not."""
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
+def _show(number: object) -> str:
+    if isinstance(number, float) and number.is_integer():
+        return str(int(number))
+    return str(number)

@@ -1,0 +1,129 @@
+"""Running one action: validate, complete, call the handler, check its result.
+
+`run_action` and `arun_action` share every step but the call itself: `_prepare` turns what the
+caller gave into exactly what the handler may see, and `_finish` checks what it returned.
+Nothing reaches a handler, and so nothing is sent anywhere, unless every input is valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Mapping
+
+from zhipu_connector.definition.models import Property
+from zhipu_connector.host.connection import Connection
+from zhipu_connector.host.context import ActionContext
+from zhipu_connector.host.errors import (
+    ConnectorError,
+    HandlerCrashedError,
+    InputValidationError,
+    OutputValidationError,
+    Problem,
+)
+from zhipu_connector.host.registry import BoundAction
+from zhipu_connector.host.secrets import scrub
+
+
+def run_bound(
+    bound: BoundAction,
+    inputs: Mapping[str, Any],
+    connection: Connection | Mapping[str, Any] | None = None,
+    *,
+    context: ActionContext | None = None,
+) -> Any:
+    """Run `bound` synchronously; see the module docstring for the steps."""
+    values, connection, context = _prepare(bound, inputs, connection, context)
+    handler = bound.handler
+    try:
+        if handler.run is not None:
+            result = handler.run(values, connection, context)
+        else:
+            result = asyncio.run(handler.arun(values, connection, context))  # type: ignore[misc]
+    except ConnectorError:
+        raise
+    except Exception as error:
+        raise _crashed(bound, error) from error
+    return _finish(bound, result)
+
+
+async def arun_bound(
+    bound: BoundAction,
+    inputs: Mapping[str, Any],
+    connection: Connection | Mapping[str, Any] | None = None,
+    *,
+    context: ActionContext | None = None,
+) -> Any:
+    """`run_bound` for async callers; a sync-only handler runs in a worker thread."""
+    values, connection, context = _prepare(bound, inputs, connection, context)
+    handler = bound.handler
+    try:
+        if handler.arun is not None:
+            result = await handler.arun(values, connection, context)
+        else:
+            result = await asyncio.to_thread(handler.run, values, connection, context)  # type: ignore[arg-type]
+    except ConnectorError:
+        raise
+    except Exception as error:
+        raise _crashed(bound, error) from error
+    return _finish(bound, result)
+
+
+def _prepare(
+    bound: BoundAction,
+    inputs: Mapping[str, Any],
+    connection: Connection | Mapping[str, Any] | None,
+    context: ActionContext | None,
+) -> tuple[dict[str, Any], Connection | None, ActionContext]:
+    if not isinstance(inputs, Mapping):
+        raise InputValidationError([Problem("", f"inputs must be an object, not {type(inputs).__name__}")], subject=bound.key)
+    values = dict(inputs)
+    if not bound.inputs.is_valid(values):
+        raise InputValidationError(bound.inputs.problems(values), subject=bound.key)
+    if bound.defaults:
+        for key, default in bound.defaults.items():
+            if key not in values:
+                values[key] = default
+    if bound.prunable:
+        values = _visible(bound.action.properties, values)
+    if not isinstance(connection, Connection):
+        connection = bound.connections.build(connection)
+    if context is None:
+        context = ActionContext(bound.component.name, bound.action.name)
+    context.check_cancelled()
+    return values, connection, context
+
+
+def _finish(bound: BoundAction, result: Any) -> Any:
+    if not bound.output.is_valid(result):
+        raise OutputValidationError(bound.output.problems(result), subject=bound.key)
+    return result
+
+
+def _visible(properties: tuple[Property, ...], values: dict[str, Any], index: int | None = None) -> dict[str, Any]:
+    """`values` without what is hidden: hidden properties and those whose condition is false."""
+    from zhipu_connector.definition.conditions import parse_condition
+
+    kept: dict[str, Any] = {}
+    by_name = {prop.name: prop for prop in properties}
+    for key, value in values.items():
+        prop = by_name.get(key)
+        if prop is None:
+            kept[key] = value
+            continue
+        if prop.hidden:
+            continue
+        if prop.display_condition and not parse_condition(prop.display_condition).evaluate(values, index=index):
+            continue
+        if prop.type == "ARRAY" and prop.items is not None and prop.items.properties and isinstance(value, list):
+            value = [
+                _visible(prop.items.properties, item, position) if isinstance(item, dict) else item
+                for position, item in enumerate(value)
+            ]
+        elif prop.type == "OBJECT" and prop.properties and isinstance(value, dict):
+            value = _visible(prop.properties, value, index)
+        kept[key] = value
+    return kept
+
+
+def _crashed(bound: BoundAction, error: Exception) -> HandlerCrashedError:
+    return HandlerCrashedError(scrub(f"{bound.key} failed unexpectedly: {type(error).__name__}: {error}"))

@@ -1,0 +1,145 @@
+"""The registry: components, their actions bound to handlers, and what dispatch precomputes.
+
+Everything dispatch needs per action is derived here once, at registration: the input and
+output schemas compiled for the hot path, the defaults to fill in, the properties that may be
+hidden. A component whose actions and handlers do not match one to one is refused here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from zhipu_connector.definition.json_schema import input_schema, output_schema
+from zhipu_connector.definition.models import Action, Component, Property
+from zhipu_connector.host.connection import ConnectionFactory
+from zhipu_connector.host.errors import PluginError, UnknownActionError
+from zhipu_connector.host.validation import CompiledSchema
+
+Handler = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionHandler:
+    """An action's implementation: a sync function, an async one, or both.
+
+    Each has the signature `(inputs, connection, context) -> output`. Dispatch calls the one
+    that matches its caller and bridges to the other when only one is given.
+    """
+
+    run: Handler | None = None
+    arun: Handler | None = None
+
+    @classmethod
+    def of(cls, handler: "ActionHandler | Handler") -> "ActionHandler":
+        if isinstance(handler, ActionHandler):
+            if handler.run is None and handler.arun is None:
+                raise PluginError("an ActionHandler needs run, arun or both")
+            return handler
+        if not callable(handler):
+            raise PluginError(f"{handler!r} is not callable")
+        if inspect.iscoroutinefunction(handler):
+            return cls(arun=handler)
+        return cls(run=handler)
+
+
+@dataclass(slots=True)
+class BoundAction:
+    """An action with its handler and everything dispatch precomputes for it."""
+
+    component: Component
+    action: Action
+    handler: ActionHandler
+    connections: ConnectionFactory
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    inputs: CompiledSchema = field(init=False)
+    output: CompiledSchema = field(init=False)
+    defaults: dict[str, Any] = field(init=False)
+    prunable: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.inputs = CompiledSchema(self.input_schema)
+        self.output = CompiledSchema(self.output_schema)
+        self.defaults = {p.name: p.default_value for p in self.action.properties if p.has_default and not p.hidden}
+        self.prunable = _has_visibility_rules(self.action.properties)
+
+    @property
+    def key(self) -> str:
+        return f"{self.component.name}.{self.action.name}"
+
+
+def _has_visibility_rules(properties: tuple[Property, ...]) -> bool:
+    for prop in properties:
+        if prop.hidden or prop.display_condition:
+            return True
+        nested = prop.items.properties if prop.items is not None else prop.properties
+        if nested and _has_visibility_rules(nested):
+            return True
+    return False
+
+
+class Registry:
+    """Components by name, each action bound to its handler."""
+
+    def __init__(self) -> None:
+        self._components: dict[str, Component] = {}
+        self._actions: dict[tuple[str, str], BoundAction] = {}
+        self._connections: dict[str, ConnectionFactory] = {}
+
+    def register(self, definition: "str | Path | Component", handlers: Mapping[str, "ActionHandler | Handler"]) -> Component:
+        """Add a component; the `register` callback handed to plugins."""
+        from zhipu_connector.definition.loader import load_component
+
+        component = definition if isinstance(definition, Component) else load_component(definition)
+        if component.name in self._components:
+            raise PluginError(f"component {component.name!r} is registered twice")
+        declared = set(component.action_names)
+        missing = [name for name in component.action_names if name not in handlers]
+        unknown = sorted(set(handlers) - declared)
+        if missing:
+            raise PluginError(f"{component.name}: no handler for action(s) {', '.join(missing)}")
+        if unknown:
+            raise PluginError(f"{component.name}: handler(s) for undeclared action(s) {', '.join(unknown)}")
+        connections = ConnectionFactory(component)
+        bound = {
+            action.name: BoundAction(
+                component=component,
+                action=action,
+                handler=ActionHandler.of(handlers[action.name]),
+                connections=connections,
+                input_schema=input_schema(action, component=component.name),
+                output_schema=output_schema(action, component=component.name),
+            )
+            for action in component.actions
+        }
+        self._components[component.name] = component
+        self._connections[component.name] = connections
+        for name, entry in bound.items():
+            self._actions[(component.name, name)] = entry
+        return component
+
+    @property
+    def components(self) -> tuple[Component, ...]:
+        return tuple(self._components.values())
+
+    def component(self, name: str) -> Component:
+        try:
+            return self._components[name]
+        except KeyError:
+            known = ", ".join(self._components) or "none"
+            raise UnknownActionError(f"unknown component {name!r} (known: {known})") from None
+
+    def connections(self, component: str) -> ConnectionFactory:
+        """The connection factory of a component, to check connection values once and reuse them."""
+        self.component(component)
+        return self._connections[component]
+
+    def action(self, component: str, action: str) -> BoundAction:
+        entry = self._actions.get((component, action))
+        if entry is None:
+            known = ", ".join(self.component(component).action_names)
+            raise UnknownActionError(f"{component} has no action {action!r} (known: {known})")
+        return entry

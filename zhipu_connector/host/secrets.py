@@ -1,0 +1,102 @@
+"""One secret mark, honoured everywhere.
+
+A connection property declared `secret: true` in a definition reaches handlers as a `Secret`:
+printing, logging or repr-ing it shows a mask, and only `reveal()` gives the value, at the one
+place that puts it on the wire. Every `Secret` also registers its value with the process-wide
+`scrub()` so that text from elsewhere — an error body that echoes the key back, a derived JWT
+registered by the client — is masked before it reaches a user.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+MASK = "********"
+_MIN_SCRUB_LENGTH = 6  # shorter values would mask ordinary words
+
+_lock = threading.Lock()
+_known: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+
+
+def register_secret(value: str) -> None:
+    """Mask `value` in everything `scrub()` sees from now on (for derived credentials too)."""
+    global _pattern
+    if len(value) < _MIN_SCRUB_LENGTH or value in _known:
+        return
+    with _lock:
+        _known.add(value)
+        ordered = sorted(_known, key=len, reverse=True)  # longest first: a key before its halves
+        _pattern = re.compile("|".join(map(re.escape, ordered)))
+
+
+def scrub(text: str) -> str:
+    """`text` with every registered secret replaced by the mask."""
+    pattern = _pattern
+    if pattern is None or not text:
+        return text
+    return pattern.sub(MASK, text)
+
+
+def scrub_value(value: Any) -> Any:
+    """`scrub()` applied to every string inside a JSON-like value."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {key: scrub_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub_value(item) for item in value]
+    return value
+
+
+class Secret:
+    """A value that shows itself only when asked by name."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        self._value = value
+        register_secret(value)
+
+    def reveal(self) -> str:
+        """The real value; call it only where the value goes on the wire."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __format__(self, spec: str) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> Any:  # never let pickling carry the value somewhere unexpected
+        raise TypeError("a Secret cannot be pickled")
+
+
+class ScrubbingFilter(logging.Filter):
+    """A logging filter that masks registered secrets in every record it lets through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = scrub(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        return True
