@@ -1,0 +1,81 @@
+"""The component's reference page, in the exact layout of the platform's generated docs.
+
+The page is derived from the definition alone; `docs/reference/zhipu.md` is its checked-in
+copy, and a test fails when the two drift apart. The blank-line rhythm below is the
+platform's own and is kept on purpose, so pages from both sources diff cleanly.
+"""
+
+from __future__ import annotations
+
+from zhipu_connector.definition.models import Action, Component, Property
+
+_TABLE_HEAD = (
+    "|      Name      |     Type     |     Control Type     |     Description     |\n"
+    "|:--------------:|:------------:|:--------------------:|:-------------------:|\n"
+)
+_OUTPUT_TABLE_HEAD = (
+    "|     Type     |     Control Type     |\n"
+    "|:------------:|:--------------------:|\n"
+)
+
+
+def reference_page(component: Component) -> str:
+    """The whole Markdown page for `component`."""
+    parts = [_front_matter(component), _reference(component)]
+    if component.connection:
+        parts.append(_connections(component))
+    parts.append(_actions(component))
+    return "".join(parts)
+
+
+def type_notation(prop: Property) -> str:
+    """`STRING`, `[STRING]`, `{STRING\\(a), NUMBER\\(b)}`, `[{STRING\\(content), STRING\\(role)}]`."""
+    if prop.type == "ARRAY" and prop.items is not None:
+        return f"[{type_notation(prop.items)}]"
+    if prop.type == "OBJECT" and prop.properties:
+        return "{" + ", ".join(f"{type_notation(child)}\\({child.name})" for child in prop.properties) + "}"
+    return prop.type
+
+
+def _front_matter(component: Component) -> str:
+    return f'---\ntitle: "{component.title}"\ndescription: "{component.description or ""}"\n---\n'
+
+
+def _reference(component: Component) -> str:
+    categories = ", ".join(component.categories)
+    return (
+        f"## Reference\n<hr />\n\n{component.description or ''}\n\n\n"
+        f"Categories: [{categories}]\n\n\nVersion: {component.version}\n\n<hr />\n\n\n\n"
+    )
+
+
+def _connections(component: Component) -> str:
+    assert component.connection is not None
+    text = f"## Connections\n\nVersion: {component.connection.version}\n\n\n"
+    for auth in component.connection.authorizations:
+        text += f"### {auth.title}\n\n#### Properties\n\n{_TABLE_HEAD}{_rows(auth.properties)}"
+    return text + "\n\n\n\n\n<hr />\n\n\n\n\n\n"
+
+
+def _actions(component: Component) -> str:
+    return "## Actions\n\n\n" + "".join(_action(action) for action in component.actions)
+
+
+def _action(action: Action) -> str:
+    text = f"### {action.title}\n{action.description or ''}\n\n"
+    if action.properties:
+        text += f"#### Properties\n\n{_TABLE_HEAD}{_rows(action.properties)}"
+    text += f"\n\n### Output\n\n\n\nType: {action.output.type}\n"
+    if action.output.type == "OBJECT" and action.output.properties:
+        rows = "".join(f"| {type_notation(p)} | {p.control}  |\n" for p in action.output.properties)
+        return text + f"\n\n#### Properties\n\n{_OUTPUT_TABLE_HEAD}{rows}\n\n\n\n\n\n"
+    return text + "\n\n\n\n\n\n\n"
+
+
+def _rows(properties: tuple[Property, ...]) -> str:
+    return "".join(_row(prop) for prop in properties if not prop.hidden)
+
+
+def _row(prop: Property) -> str:
+    description = f"  {prop.description}  " if prop.description else "  "
+    return f"| {prop.title} | {type_notation(prop)} | {prop.control}  |{description}|\n"
