@@ -1,0 +1,1 @@
+"""The Zhipu AI plugin: its HTTP client, authorization, errors and action handlers."""

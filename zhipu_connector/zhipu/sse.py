@@ -1,0 +1,218 @@
+"""Server-Sent Events, read incrementally from byte chunks, and Zhipu's chat stream on top.
+
+Two layers, both free of I/O so the sync and async paths share them:
+
+* `SSEDecoder` turns arbitrary byte chunks into events, per the HTML living standard: lines end
+  in LF, CRLF or CR (a CR at the end of one chunk and an LF at the start of the next are one
+  line end), `data:` lines of one event are joined with `\\n`, `:` lines are comments, a blank
+  line ends an event. Lines are decoded only when complete, so a UTF-8 character split across
+  chunks is never mangled.
+* `ChatStreamState` gives those events Zhipu's meaning: each `data` is a JSON chunk,
+  `[DONE]` ends the stream, `{"error": {...}}` is a failure that arrived after the 200, and a
+  stream that stops before `[DONE]` and before any `finish_reason` was cut short — an error,
+  never a silent success.
+
+`iter_chat_chunks` / `aiter_chat_chunks` join the two over an iterator of byte chunks (httpx's
+`iter_bytes()` / `aiter_bytes()`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, AsyncIterable, AsyncIterator, Iterable, Iterator
+
+from zhipu_connector.zhipu.errors import (
+    MalformedResponseError,
+    content_filtered,
+    error_from_payload,
+    excerpt,
+)
+
+DONE_MARKER = "[DONE]"
+_LINE_ENDS = (b"\n", b"\r")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    """One dispatched event: its type (`"message"` unless an `event:` line said otherwise) and data."""
+
+    data: str
+    event: str = "message"
+
+
+class SSEDecoder:
+    """Feed it byte chunks as they arrive; it returns the events those chunks completed."""
+
+    __slots__ = ("_partial", "_after_cr", "_data_lines", "_event")
+
+    def __init__(self) -> None:
+        self._partial = b""  # an incomplete last line, waiting for its end
+        self._after_cr = False  # the last chunk ended in CR: a leading LF now belongs to it
+        self._data_lines: list[str] = []
+        self._event = ""
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """The events completed by `chunk` (often none, sometimes several)."""
+        if self._after_cr:
+            self._after_cr = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        if not chunk:
+            return []
+        text = self._partial + chunk if self._partial else chunk
+        lines = text.splitlines(keepends=True)  # bytes split only on \r, \n and \r\n
+        if lines and not lines[-1].endswith(_LINE_ENDS):
+            self._partial = lines.pop()
+        else:
+            self._partial = b""
+            self._after_cr = text.endswith(b"\r")
+        events: list[ServerSentEvent] = []
+        for raw in lines:
+            event = self._line(_strip_line_end(raw))
+            if event is not None:
+                events.append(event)
+        return events
+
+    def flush(self) -> list[ServerSentEvent]:
+        """At the end of the stream: the last line and event, even without their final blank line.
+
+        The standard discards an unterminated event; we keep it, because a server that omits the
+        final blank line after `[DONE]` (or after a complete last chunk) has still said everything.
+        A truly cut chunk then fails as invalid JSON instead of vanishing.
+        """
+        events: list[ServerSentEvent] = []
+        if self._partial:
+            event = self._line(self._partial)
+            self._partial = b""
+            if event is not None:
+                events.append(event)
+        event = self._line(b"")
+        if event is not None:
+            events.append(event)
+        return events
+
+    def _line(self, line: bytes) -> ServerSentEvent | None:
+        if not line:
+            if not self._data_lines:
+                self._event = ""
+                return None
+            event = ServerSentEvent("\n".join(self._data_lines), self._event or "message")
+            self._data_lines = []
+            self._event = ""
+            return event
+        if line[:1] == b":":
+            return None  # a comment, often a keep-alive
+        name, colon, value = line.partition(b":")
+        if colon and value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":
+            self._data_lines.append(value.decode("utf-8", errors="replace"))
+        elif name == b"event":
+            self._event = value.decode("utf-8", errors="replace")
+        # `id`, `retry` and unknown fields carry nothing this client uses
+        return None
+
+
+def _strip_line_end(raw: bytes) -> bytes:
+    if raw.endswith(b"\r\n"):
+        return raw[:-2]
+    return raw[:-1]
+
+
+class ChatStreamState:
+    """The meaning of a chat completion stream's events; raises as soon as one is a failure."""
+
+    __slots__ = ("request_id", "done", "finished")
+
+    def __init__(self, request_id: str | None) -> None:
+        self.request_id = request_id
+        self.done = False  # `[DONE]` seen
+        self.finished = False  # a choice reported its finish_reason
+
+    def chunk(self, event: ServerSentEvent) -> dict[str, Any] | None:
+        """The parsed chunk for `event`, or `None` for the end marker."""
+        data = event.data
+        if data.strip() == DONE_MARKER:
+            self.done = True
+            return None
+        try:
+            parsed: Any = json.loads(data)
+        except (ValueError, RecursionError):
+            raise MalformedResponseError(
+                f"a streamed chunk is not JSON: {excerpt(data.encode())!r}",
+                status=200,
+                request_id=self.request_id,
+            ) from None
+        if not isinstance(parsed, dict):
+            raise self._malformed("a streamed chunk is not a JSON object")
+        if parsed.get("error") is not None or event.event == "error":
+            raise error_from_payload(parsed, status=None, request_id=self.request_id)
+        choices = parsed.get("choices")
+        if not isinstance(choices, list):
+            raise self._malformed("a streamed chunk has no 'choices' list")
+        for choice in choices:
+            if not isinstance(choice, dict):
+                raise self._malformed("a streamed chunk has a choice that is not an object")
+            delta = choice.get("delta")
+            if delta is not None and not isinstance(delta, dict):
+                raise self._malformed("a streamed chunk has a 'delta' that is not an object")
+            finish_reason = choice.get("finish_reason")
+            if finish_reason is not None:
+                if finish_reason == "sensitive":
+                    raise content_filtered(self.request_id, status=200)
+                self.finished = True
+        return parsed
+
+    def end(self) -> None:
+        """Called when the bytes run out: fail if the stream was cut before its end."""
+        if not self.done and not self.finished:
+            raise self._malformed(
+                "the event stream ended before '[DONE]' and before any finish_reason: "
+                "the reply was cut short"
+            )
+
+    def _malformed(self, message: str) -> MalformedResponseError:
+        return MalformedResponseError(message, status=200, request_id=self.request_id)
+
+
+def iter_chat_chunks(chunks: Iterable[bytes], request_id: str | None) -> Iterator[dict[str, Any]]:
+    """Parsed chat chunks from a byte stream, stopping at `[DONE]`."""
+    decoder = SSEDecoder()
+    state = ChatStreamState(request_id)
+    for chunk in chunks:
+        for event in decoder.feed(chunk):
+            parsed = state.chunk(event)
+            if parsed is not None:
+                yield parsed
+            elif state.done:
+                return
+    for event in decoder.flush():
+        parsed = state.chunk(event)
+        if parsed is not None:
+            yield parsed
+        elif state.done:
+            return
+    state.end()
+
+
+async def aiter_chat_chunks(
+    chunks: AsyncIterable[bytes], request_id: str | None
+) -> AsyncIterator[dict[str, Any]]:
+    """The async twin of `iter_chat_chunks`, over `aiter_bytes()`."""
+    decoder = SSEDecoder()
+    state = ChatStreamState(request_id)
+    async for chunk in chunks:
+        for event in decoder.feed(chunk):
+            parsed = state.chunk(event)
+            if parsed is not None:
+                yield parsed
+            elif state.done:
+                return
+    for event in decoder.flush():
+        parsed = state.chunk(event)
+        if parsed is not None:
+            yield parsed
+        elif state.done:
+            return
+    state.end()
