@@ -63,11 +63,12 @@ def _validator() -> Any:
 
 def schema_problems(document: YamlDocument) -> list[Problem]:
     """Every breach of the definition format's JSON Schema, located and worded for people."""
-    problems = [_with_line(_describe(error, document.data), document) for error in _validator().iter_errors(document.data)]
+    described = (_describe(error, document.data) for error in _validator().iter_errors(document.data))
+    problems = [_with_line(problem, document) for problem in described if problem is not None]
     return sorted(problems, key=lambda p: (document.line_of(p.location) or 0, p.location))
 
 
-def _describe(error: Any, root: Any) -> Problem:
+def _describe(error: Any, root: Any) -> Problem | None:
     """A jsonschema error as a `Problem`, rephrased where its own words are obscure."""
     path = [str(part) for part in error.absolute_path]
     location = ".".join(path)
@@ -79,8 +80,11 @@ def _describe(error: Any, root: Any) -> Problem:
         return Problem(location, f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} (known: {known})")
     if error.validator is None and error.schema is False:  # a field the property type does not have
         return _not_applicable(error, root, location)
-    if error.validator == "enum" and path and path[-1] == "controlType" and kind:
-        allowed = ", ".join(error.validator_value)
+    if error.validator == "enum" and path and path[-1] in ("controlType", "type"):
+        known = load_schema(SCHEMA_NAME)["$defs"]["property"]["properties"][path[-1]]["enum"]
+        if error.instance not in known:  # reported once, by the plain enum; skip the type-fit echo
+            return None if "then" in error.schema_path else Problem(location, f"unknown {_words(path[-1])} {error.instance!r} (known: {', '.join(known)})")
+        allowed = ", ".join(error.validator_value) or "none"
         return Problem(location, f"control type {error.instance} does not fit {_a(kind)} property (use one of: {allowed})")
     if error.validator == "required" and "options" in error.validator_value:
         return Problem(location, f"a {error.instance.get('controlType')} control needs options")
@@ -128,3 +132,8 @@ def _a(word: object) -> str:
     """`a STRING` but `an INTEGER`."""
     text = str(word)
     return f"an {text}" if text[:1] in "AEIOU" else f"a {text}"
+
+
+def _words(key: str) -> str:
+    """`controlType` → `control type`."""
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in key)
