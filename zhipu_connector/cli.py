@@ -170,19 +170,35 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help="API key (default: $ZHIPUAI_API_KEY); never printed")
     parser.add_argument("--base-url", help="API base URL (default: $ZHIPUAI_BASE_URL, else the mainland platform)")
     parser.add_argument("--jwt", action="store_true", help="authenticate with a signed JWT instead of the raw key")
+    parser.add_argument("-c", dest="connection_pairs", metavar="KEY=VALUE", action="append", default=[],
+                        help="any other connection property, by its key")
 
 
-def connection_values(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
-    """The connection as the Zhipu component declares it, from options and environment."""
+def connection_values(args: argparse.Namespace, component: Any, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """The connection as `component` declares it, from options and environment.
+
+    `--token` fills the connection's secret property (Zhipu's `token`), `--base-url` its
+    `baseUrl`, `--jwt` its `authentication`; `-c key=value` sets any property by key.
+    """
+    from zhipu_connector.host.errors import ConnectionValidationError, Problem
+
+    auths = component.connection.authorizations if component.connection else ()
+    properties = {prop.name: prop for prop in auths[0].properties} if auths else {}
     values: dict[str, Any] = {}
     token = args.token or environ.get("ZHIPUAI_API_KEY")
-    if token:
-        values["token"] = token
+    secret_key = next((name for name, prop in properties.items() if prop.secret), None)
+    if token and secret_key:
+        values[secret_key] = token
     base_url = args.base_url or environ.get("ZHIPUAI_BASE_URL")
-    if base_url:
+    if base_url and "baseUrl" in properties:
         values["baseUrl"] = base_url
-    if getattr(args, "jwt", False):
+    if getattr(args, "jwt", False) and "authentication" in properties:
         values["authentication"] = "JWT"
+    for pair in getattr(args, "connection_pairs", []):
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ConnectionValidationError([Problem("-c", f"{pair!r} is not KEY=VALUE")])
+        values[key] = _json_or_text(raw)
     return values
 
 
@@ -308,7 +324,7 @@ def run_command(args: argparse.Namespace) -> int:
     host = default_host()
     bound = host.action(component, action)
     inputs = collect_inputs(args)
-    connection = host.connection(component, connection_values(args)) if bound.connections.required else None
+    connection = host.connection(component, connection_values(args, bound.component)) if bound.connections.required else None
     context = ActionContext(component, action)
     streamed: list[str] = []
     if args.stream:
