@@ -62,9 +62,15 @@ def property_schema(prop: Property) -> dict[str, Any]:
     return schema
 
 
-def object_schema(properties: Iterable[Property]) -> dict[str, Any]:
-    """A closed object: the known keys only; the required ones that are always shown."""
+def object_schema(properties: Iterable[Property], *, defaults_applied: bool = False) -> dict[str, Any]:
+    """A closed object: the known keys only; the required ones that are always shown.
+
+    `defaults_applied` says the caller fills in the properties' defaults before it decides
+    visibility (dispatch does, at the top level), so a condition reading a defaulted sibling
+    is judged with that default when the value is absent.
+    """
     props = list(properties)
+    defaults = {p.name: p.default_value for p in props if p.has_default} if defaults_applied else {}
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {prop.name: property_schema(prop) for prop in props},
@@ -73,17 +79,17 @@ def object_schema(properties: Iterable[Property]) -> dict[str, Any]:
     required = [p.name for p in props if p.required and not p.hidden and not p.display_condition]
     if required:
         schema["required"] = required
-    conditional = [_required_when_shown(p) for p in props if p.required and not p.hidden and p.display_condition]
+    conditional = [_required_when_shown(p, defaults) for p in props if p.required and not p.hidden and p.display_condition]
     if conditional:
         schema["allOf"] = conditional
     return schema
 
 
-def _required_when_shown(prop: Property) -> dict[str, Any]:
+def _required_when_shown(prop: Property, defaults: dict[str, Any]) -> dict[str, Any]:
     """`if <condition> then required`, for a required property behind a display condition."""
     from zhipu_connector.definition.conditions import parse_condition
 
-    fragment = parse_condition(prop.display_condition or "").to_json_schema()
+    fragment = parse_condition(prop.display_condition or "").to_json_schema(defaults)
     if fragment is None:  # the loader refuses such definitions; kept as a guard
         raise ValueError(f"{prop.name}: display condition cannot be expressed in JSON Schema")
     return {"if": fragment, "then": {"required": [prop.name]}}
@@ -95,7 +101,7 @@ def input_schema(action: Action, *, component: str = "") -> dict[str, Any]:
     schema["title"] = f"{component}.{action.name} inputs" if component else f"{action.name} inputs"
     if action.description:
         schema["description"] = action.description
-    schema.update(object_schema(action.properties))
+    schema.update(object_schema(action.properties, defaults_applied=True))
     return schema
 
 

@@ -35,11 +35,13 @@ def check_component(component: Component) -> list[Problem]:
 def _check_table(properties: tuple[Property, ...], base: str) -> list[Problem]:
     problems: list[Problem] = []
     for prop in properties:
-        problems += _check_property(prop, f"{base}.{prop.name}", siblings=properties)
+        problems += _check_property(prop, f"{base}.{prop.name}", siblings=properties, root=properties)
     return problems
 
 
-def _check_property(prop: Property, where: str, siblings: tuple[Property, ...]) -> Iterator[Problem]:
+def _check_property(
+    prop: Property, where: str, siblings: tuple[Property, ...], root: tuple[Property, ...] = (), in_item: bool = False
+) -> Iterator[Problem]:
     yield from _check_bounds(prop, where)
     yield from _check_options(prop, where)
     for field, value in (("defaultValue", prop.default_value), ("exampleValue", prop.example_value)):
@@ -49,11 +51,11 @@ def _check_property(prop: Property, where: str, siblings: tuple[Property, ...]) 
     if prop.hidden and prop.required:
         yield Problem(f"{where}.hidden", "a hidden property cannot be required (it is never sent)")
     if prop.display_condition:
-        yield from _check_condition(prop, where, siblings)
+        yield from _check_condition(prop, where, siblings, root, in_item)
     if prop.items is not None:
-        yield from _check_property(prop.items, f"{where}.items", siblings=())
+        yield from _check_property(prop.items, f"{where}.items", siblings=(), root=root, in_item=True)
     for child in prop.properties:
-        yield from _check_property(child, f"{where}.properties.{child.name}", siblings=prop.properties)
+        yield from _check_property(child, f"{where}.properties.{child.name}", siblings=prop.properties, root=root, in_item=in_item)
 
 
 def _check_bounds(prop: Property, where: str) -> Iterator[Problem]:
@@ -105,7 +107,10 @@ def value_problems(prop: Property, value: object) -> list[str]:
     return problems
 
 
-def _check_condition(prop: Property, where: str, siblings: tuple[Property, ...]) -> Iterator[Problem]:
+def _check_condition(
+    prop: Property, where: str, siblings: tuple[Property, ...], root: tuple[Property, ...], in_item: bool
+) -> Iterator[Problem]:
+    """A condition reads its siblings; inside array items also the top level, `[index]` being the item."""
     from zhipu_connector.definition.conditions import ConditionSyntaxError, parse_condition
 
     place = f"{where}.displayCondition"
@@ -115,12 +120,16 @@ def _check_condition(prop: Property, where: str, siblings: tuple[Property, ...])
         yield Problem(place, str(error))
         return
     names = {sibling.name: sibling for sibling in siblings}
+    if in_item:
+        names = {**{p.name: p for p in root}, **names}
+    elif condition.uses_index:
+        yield Problem(place, "[index] can only be used by a property inside array items")
     for path in sorted(condition.paths()):
         if path and path[0] not in names:
             yield Problem(place, f"refers to {'.'.join(path)!r}, which is not a sibling property")
         elif path and path[0] == prop.name:
             yield Problem(place, "a property's display condition cannot refer to the property itself")
-    if prop.required and not prop.hidden and condition.to_json_schema() is None:
+    if prop.required and not prop.hidden and (in_item or condition.to_json_schema() is None):
         yield Problem(
             place,
             "a required property's condition must be a comparison of sibling values with "

@@ -55,7 +55,7 @@ class ConnectionFactory:
         self._auths: dict[str, tuple[Authorization, CompiledSchema]] = {}
         if component.connection:
             for auth in component.connection.authorizations:
-                self._auths[auth.name] = (auth, CompiledSchema(object_schema(auth.properties)))
+                self._auths[auth.name] = (auth, CompiledSchema(object_schema(auth.properties, defaults_applied=True)))
 
     @property
     def required(self) -> bool:

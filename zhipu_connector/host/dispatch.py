@@ -8,6 +8,7 @@ Nothing reaches a handler, and so nothing is sent anywhere, unless every input i
 from __future__ import annotations
 
 import asyncio
+from collections import ChainMap
 from typing import Any, Mapping
 
 from zhipu_connector.definition.models import Property
@@ -99,12 +100,19 @@ def _finish(bound: BoundAction, result: Any) -> Any:
     return result
 
 
-def _visible(properties: tuple[Property, ...], values: dict[str, Any], index: int | None = None) -> dict[str, Any]:
-    """`values` without what is hidden: hidden properties and those whose condition is false."""
+def _visible(
+    properties: tuple[Property, ...], values: dict[str, Any], index: int | None = None, root: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """`values` without what is hidden: hidden properties and those whose condition is false.
+
+    Inside array items a condition sees the item's own values first and then the top level,
+    with `[index]` standing for the item's position (`messages[index].role == 'tool'`).
+    """
     from zhipu_connector.definition.conditions import parse_condition
 
     kept: dict[str, Any] = {}
     by_name = {prop.name: prop for prop in properties}
+    scope: Mapping[str, Any] = values if root is None else ChainMap(values, root)
     for key, value in values.items():
         prop = by_name.get(key)
         if prop is None:
@@ -112,15 +120,16 @@ def _visible(properties: tuple[Property, ...], values: dict[str, Any], index: in
             continue
         if prop.hidden:
             continue
-        if prop.display_condition and not parse_condition(prop.display_condition).evaluate(values, index=index):
+        if prop.display_condition and not parse_condition(prop.display_condition).evaluate(scope, index=index):
             continue
         if prop.type == "ARRAY" and prop.items is not None and prop.items.properties and isinstance(value, list):
+            top = values if root is None else root
             value = [
-                _visible(prop.items.properties, item, position) if isinstance(item, dict) else item
+                _visible(prop.items.properties, item, position, top) if isinstance(item, dict) else item
                 for position, item in enumerate(value)
             ]
         elif prop.type == "OBJECT" and prop.properties and isinstance(value, dict):
-            value = _visible(prop.properties, value, index)
+            value = _visible(prop.properties, value, index, root)
         kept[key] = value
     return kept
 

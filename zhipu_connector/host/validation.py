@@ -39,7 +39,7 @@ class CompiledSchema:
 
             self._full = Draft202012Validator(self.schema)
         errors = sorted(self._full.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
-        return [_describe(error) for error in errors]
+        return [_describe(error, self.schema) for error in errors]
 
 
 def _compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
@@ -51,11 +51,12 @@ def _compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
     return fastjsonschema.compile(draft7, use_formats=False, use_default=False)
 
 
-def _describe(error: Any) -> Problem:
+def _describe(error: Any, root: dict[str, Any]) -> Problem:
     location = ".".join(str(part) for part in error.absolute_path)
     if error.validator == "required":
         missing = _quoted(error.message)
-        child = error.schema.get("properties", {}).get(missing, {})
+        holder = _schema_at(root, list(error.absolute_path))  # `then: {required}` has no titles
+        child = holder.get("properties", {}).get(missing, {})
         where = f"{location}.{missing}" if location else missing
         return Problem(where, f"{_label(child, missing)} is required")
     if error.validator == "additionalProperties":
@@ -67,6 +68,18 @@ def _describe(error: Any) -> Problem:
     if error.validator == "enum":
         return Problem(location, f"{_label(error.schema, location)}: {error.instance!r} is not one of {error.validator_value!r}")
     return Problem(location, f"{_label(error.schema, location)}: {error.message}")
+
+
+def _schema_at(schema: dict[str, Any], path: list[Any]) -> dict[str, Any]:
+    """The subschema that describes the value at `path` (through properties and items)."""
+    for part in path:
+        if isinstance(part, int):
+            schema = schema.get("items", {})
+        else:
+            schema = schema.get("properties", {}).get(part, {})
+        if not isinstance(schema, dict):
+            return {}
+    return schema
 
 
 def _label(schema: Any, fallback: str) -> str:

@@ -1,0 +1,96 @@
+"""The checked-in reference page is what the definition generates, and differs from the
+original platform page only where docs/compatibility.md names a deliberate fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zhipu_connector.docgen import reference_page
+
+ROOT = Path(__file__).resolve().parents[1]
+ORIGINAL = ROOT.parent / "shared" / "reference" / "zhipu-component-reference.md"
+CHECKED_IN = ROOT / "docs" / "reference" / "zhipu.md"
+COMPATIBILITY = ROOT / "docs" / "compatibility.md"
+
+
+def test_the_checked_in_reference_page_is_up_to_date(zhipu_component):
+    assert CHECKED_IN.read_text(encoding="utf-8") == reference_page(zhipu_component), (
+        "docs/reference/zhipu.md is out of date: run `make docs`"
+    )
+
+
+def table_rows(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("|      Name") and not line.startswith("|     Type")]
+
+
+def test_every_original_row_is_kept_or_its_change_is_documented(zhipu_component):
+    if not ORIGINAL.exists():  # the platform page travels beside the repository, not inside it
+        import pytest
+
+        pytest.skip("the original reference page is not beside this checkout")
+    generated = set(table_rows(reference_page(zhipu_component)))
+    compatibility = COMPATIBILITY.read_text(encoding="utf-8")
+    for row in table_rows(ORIGINAL.read_text(encoding="utf-8")):
+        assert row in generated or row in compatibility, f"row changed without a note in docs/compatibility.md: {row}"
+
+
+def test_the_page_layout_matches_the_platform(zhipu_component):
+    page = reference_page(zhipu_component)
+    for heading in ("## Reference", "## Connections", "## Actions", "### Ask", "### Create image", "### Output", "Type: STRING", "Type: OBJECT"):
+        assert heading in page
+    assert "| Messages | [{STRING\\(content), STRING\\(role), STRING\\(toolCallId)}] | ARRAY_BUILDER  |" in page
+
+
+BYTECHEF = ROOT.parent / "shared" / "reference" / "bytechef-zhipu_v1.json"
+_FIELDS = {
+    "label", "description", "type", "controlType", "required", "defaultValue", "exampleValue", "placeholder",
+    "advancedOption", "hidden", "options", "minValue", "maxValue", "minLength", "maxLength", "minItems", "maxItems",
+    "items", "properties", "displayCondition",
+}
+
+
+def _from_bytechef_property(prop: dict) -> dict:
+    """One ByteChef property in this project's format (nulls dropped, lists keyed by name)."""
+    result = {key: value for key, value in prop.items() if key in _FIELDS and value is not None}
+    if "items" in result:
+        result["items"] = _from_bytechef_property(result["items"][0])
+    if "properties" in result:
+        result["properties"] = {p["name"]: _from_bytechef_property(p) for p in result["properties"]}
+    if "options" in result:
+        result["options"] = [{k: v for k, v in option.items() if v is not None} for option in result["options"]]
+    return result
+
+
+def test_the_generator_reproduces_the_platform_page_from_the_platform_definition():
+    """Same input as the platform's generator, same page, byte for byte."""
+    import json
+
+    import pytest
+
+    from zhipu_connector.definition.loader import parse_component
+
+    if not (BYTECHEF.exists() and ORIGINAL.exists()):
+        pytest.skip("the platform's files are not beside this checkout")
+    source = json.loads(BYTECHEF.read_text(encoding="utf-8"))
+    document = {
+        "name": source["name"], "title": source["title"], "description": source["description"],
+        "categories": [c["key"] for c in source["categories"]], "version": source["version"],
+        "connection": {
+            "version": source["connection"]["version"],
+            "authorizations": {
+                auth["name"]: {"title": auth["title"], "type": auth["type"],
+                               "properties": {p["name"]: _from_bytechef_property(p) for p in auth["properties"]}}
+                for auth in source["connection"]["authorizations"]
+            },
+        },
+        "actions": {
+            action["name"]: {
+                "title": action["title"], "description": action["description"],
+                "properties": {p["name"]: _from_bytechef_property(p) for p in action["properties"]},
+                "output": _from_bytechef_property(action["outputResponse"]["outputSchema"]),
+            }
+            for action in source["actions"]
+        },
+    }
+    page = reference_page(parse_component(json.dumps(document)))
+    assert page == ORIGINAL.read_text(encoding="utf-8")
