@@ -111,8 +111,10 @@ class _ClientCore:
 
     def _delay_before_retry(self, retries_done: int, error: ZhipuError) -> float | None:
         delay = self.retry_policy.delay_before_retry(retries_done, error)
-        if delay is not None and logger.isEnabledFor(logging.WARNING):
-            logger.warning(
+        # INFO, not WARNING: a retry that then succeeds is routine, and a batch hitting a rate
+        # limit must not flood stderr through logging's last-resort handler.
+        if delay is not None and logger.isEnabledFor(logging.INFO):
+            logger.info(
                 "Zhipu call failed (%s); retry %d of %d in %.2f s",
                 error,
                 retries_done + 1,
