@@ -1,0 +1,344 @@
+"""The emulator as a raw ASGI application.
+
+No web framework: benchmarks measure client libraries against this app over loopback, so its
+own per-request cost must stay far below theirs. One request runs: route → authenticate →
+read and parse the body → validate → pick a fault → reply. Any refusal along the way is an
+`ApiError` turned into a Zhipu-shaped reply in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from typing import Any, Awaitable, Callable, MutableMapping
+
+from .auth import Authenticator
+from .config import EmulatorConfig
+from .errors import ApiError, api_not_found, bad_request, method_not_allowed
+from .faults import (
+    ERROR_FAULTS,
+    FINISH_FAULTS,
+    STREAM_ERROR_CODE,
+    STREAM_ERROR_MESSAGE,
+    FaultPlanner,
+    FaultSpec,
+    connection_dropped,
+    error_for,
+    strip_markers,
+)
+from .images import IMAGE_PATH_PREFIX, ImageStore, image_id
+from .replies import Reply, compose, split_for_stream
+from .validation import parse_body, validate_chat, validate_image
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+API_PREFIX = "/api/paas/v4"
+CHAT_PATH = API_PREFIX + "/chat/completions"
+IMAGES_PATH = API_PREFIX + "/images/generations"
+FAULT_HEADER = "x-emulator-fault"
+
+_JSON = b"application/json; charset=utf-8"
+_SSE = b"text/event-stream; charset=utf-8"
+_PNG = b"image/png"
+_DONE = b"data: [DONE]\n\n"
+_WANTED_HEADERS = frozenset({b"authorization", b"host", FAULT_HEADER.encode()})
+_CHUNKS_BEFORE_FAULT = 2
+
+
+class _ClientGone(Exception):
+    """The client disconnected before its request body arrived; there is no one to answer."""
+
+
+class EmulatorApp:
+    """A Zhipu-compatible ASGI app; `config` and the per-app state live on the instance."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self._auth = Authenticator(config.api_keys, config.clock)
+        self._faults = FaultPlanner(
+            config.default_fault(), config.fault_first_requests, config.fault_memory
+        )
+        self._images = ImageStore(config.image_memory)
+        self._in_flight = 0
+        self._routes: dict[str, dict[str, Callable[..., Awaitable[None]]]] = {
+            CHAT_PATH: {"POST": self._chat},
+            IMAGES_PATH: {"POST": self._generate_image},
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            try:
+                await self._http(scope, receive, send)
+            except ApiError as error:
+                await _send_whole(send, error.status, _JSON, error.body(), error.headers)
+            except _ClientGone:
+                return
+        elif kind == "lifespan":
+            await _lifespan(receive, send)
+        elif kind == "websocket":
+            await receive()
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        if path.startswith(IMAGE_PATH_PREFIX):
+            await self._download_image(path, method, send)
+            return
+        handlers = self._routes.get(path)
+        if handlers is None:
+            raise api_not_found(path)
+        handler = handlers.get(method)
+        if handler is None:
+            raise method_not_allowed(method, path, tuple(handlers))
+        headers = _headers(scope)
+        self._auth.check(headers.get("authorization"))
+        limit = self.config.max_concurrent_requests
+        if limit is not None and self._in_flight >= limit:
+            raise error_for(FaultSpec("rate_limit"), self.config.retry_after_seconds)
+        self._in_flight += 1
+        try:
+            raw = await _read_body(receive)
+            await handler(scope, headers, raw, parse_body(raw), send)
+        finally:
+            self._in_flight -= 1
+
+    # -- chat completions ------------------------------------------------------------------
+
+    async def _chat(
+        self, scope: Scope, headers: dict[str, str], raw: bytes, body: dict[str, Any], send: Send
+    ) -> None:
+        request = validate_chat(body, self.config)
+        fingerprint = hashlib.sha256(raw).hexdigest()
+        fault = self._faults.choose(
+            headers.get(FAULT_HEADER), request.last_user_text, request.request_id or fingerprint
+        )
+        name = await self._common_fault(fault)
+        if name == "stream_error" and not request.stream:
+            raise bad_request(
+                "X-Emulator-Fault: stream_error applies to streamed requests only (stream: true)"
+            )
+        reply = compose(request)
+        finish_reason = FINISH_FAULTS.get(name, reply.finish_reason)
+        reply_id = fingerprint[:32]
+        head = {
+            "id": reply_id,
+            "request_id": request.request_id or reply_id,
+            "created": self.config.created,
+            "model": request.model.id,
+        }
+        if request.stream:
+            await self._stream(send, head, reply, finish_reason, name)
+            return
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        if reply.reasoning is not None:
+            message["reasoning_content"] = reply.reasoning
+        if reply.tool_calls is not None:
+            message["tool_calls"] = reply.tool_calls
+        payload = {
+            **head,
+            "choices": [{"index": 0, "finish_reason": finish_reason, "message": message}],
+            "usage": reply.usage(),
+        }
+        await _send_json(send, payload, name)
+
+    async def _stream(
+        self, send: Send, head: dict[str, Any], reply: Reply, finish_reason: str, fault: str | None
+    ) -> None:
+        events = [
+            _event({**head, "choices": [{"index": 0, "delta": delta}]})
+            for delta in _deltas(reply, self.config.stream_chunk_tokens)
+        ]
+        final_delta = {"role": "assistant", "content": ""}
+        final = {
+            **head,
+            "choices": [{"index": 0, "finish_reason": finish_reason, "delta": final_delta}],
+            "usage": reply.usage(),
+        }
+        events.append(_event(final))
+        events.append(_DONE)
+        if fault == "stream_error":
+            error = {"error": {"code": STREAM_ERROR_CODE, "message": STREAM_ERROR_MESSAGE}}
+            events = events[: min(_CHUNKS_BEFORE_FAULT, len(events) - 2)] + [_event(error)]
+        elif fault == "malformed":
+            broken = events[0][: len(events[0]) // 2].rstrip(b"\n") + b"\n\n"
+            events = events[:1] + [broken, _DONE]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", _SSE), (b"cache-control", b"no-cache")],
+            }
+        )
+        delay = self.config.stream_chunk_delay
+        drop_at = min(_CHUNKS_BEFORE_FAULT, len(events) - 1) if fault == "drop" else -1
+        for count, event in enumerate(events):
+            if count == drop_at:
+                raise connection_dropped()
+            if delay and count:
+                await asyncio.sleep(delay)
+            await send({"type": "http.response.body", "body": event, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    # -- images ----------------------------------------------------------------------------
+
+    async def _generate_image(
+        self, scope: Scope, headers: dict[str, str], raw: bytes, body: dict[str, Any], send: Send
+    ) -> None:
+        request = validate_image(body, self.config)
+        fault = self._faults.choose(
+            headers.get(FAULT_HEADER),
+            request.prompt,
+            request.request_id or hashlib.sha256(raw).hexdigest(),
+        )
+        name = await self._common_fault(fault)
+        if name in FINISH_FAULTS or name == "stream_error":
+            raise bad_request(f"X-Emulator-Fault: {name} applies to chat completions only")
+        prompt = " ".join(strip_markers(request.prompt).split())
+        image = image_id(request.model, prompt, request.width, request.height, request.quality)
+        self._images.remember(image, request.width, request.height)
+        payload = {
+            "created": self.config.created,
+            "data": [{"url": f"{_origin(scope, headers)}{IMAGE_PATH_PREFIX}{image}.png"}],
+            "content_filter": [{"role": "assistant", "level": 3}],
+        }
+        await _send_json(send, payload, name)
+
+    async def _download_image(self, path: str, method: str, send: Send) -> None:
+        if method not in ("GET", "HEAD"):
+            raise method_not_allowed(method, path, ("GET", "HEAD"))
+        name = path[len(IMAGE_PATH_PREFIX) :]
+        png = self._images.png(name[:-4]) if name.endswith(".png") else None
+        if png is None:
+            raise ApiError(404, "1222", f"No such image: {path}")
+        await _send_whole(send, 200, _PNG, b"" if method == "HEAD" else png, (), len(png))
+
+    # -- faults shared by both APIs --------------------------------------------------------
+
+    async def _common_fault(self, fault: FaultSpec | None) -> str | None:
+        """Raise an error fault, sleep a slow one; return the fault's name for the rest."""
+        if fault is None:
+            return None
+        if fault.name in ERROR_FAULTS:
+            raise error_for(fault, self.config.retry_after_seconds)
+        if fault.name == "slow":
+            await asyncio.sleep(fault.delay)
+        return fault.name
+
+
+def create_app(config: EmulatorConfig | None = None) -> EmulatorApp:
+    """The emulator's ASGI callable, configured by `config` (defaults: any key, no faults)."""
+    return EmulatorApp(config if config is not None else EmulatorConfig())
+
+
+# -- ASGI plumbing -------------------------------------------------------------------------
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in scope["headers"]
+        if name in _WANTED_HEADERS
+    }
+
+
+def _origin(scope: Scope, headers: dict[str, str]) -> str:
+    """`scheme://host[:port]` as the client addressed the emulator."""
+    host = headers.get("host")
+    if not host:
+        server_host, port = scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server_host}:{port}"
+    return f"{scope.get('scheme', 'http')}://{host}"
+
+
+def _deltas(reply: Reply, tokens_per_chunk: int) -> list[dict[str, Any]]:
+    deltas: list[dict[str, Any]] = [
+        {"role": "assistant", "reasoning_content": piece}
+        for piece in split_for_stream(reply.reasoning or "", tokens_per_chunk)
+    ]
+    deltas += [
+        {"role": "assistant", "content": piece}
+        for piece in split_for_stream(reply.content or "", tokens_per_chunk)
+    ]
+    if reply.tool_calls is not None:
+        deltas.append({"role": "assistant", "tool_calls": reply.tool_calls})
+    return deltas
+
+
+def _event(payload: dict[str, Any]) -> bytes:
+    return b"data: " + _dumps(payload) + b"\n\n"
+
+
+def _dumps(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def _send_json(send: Send, payload: dict[str, Any], fault: str | None) -> None:
+    """Send a 200 JSON reply, broken as the `drop` or `malformed` fault asks."""
+    data = _dumps(payload)
+    if fault == "drop":
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", _JSON), (b"content-length", b"%d" % len(data))],
+            }
+        )
+        half = data[: len(data) // 2]
+        await send({"type": "http.response.body", "body": half, "more_body": True})
+        raise connection_dropped()
+    if fault == "malformed":
+        data = data[: len(data) // 2]
+    await _send_whole(send, 200, _JSON, data)
+
+
+async def _send_whole(
+    send: Send,
+    status: int,
+    content_type: bytes,
+    body: bytes,
+    extra: tuple[tuple[bytes, bytes], ...] = (),
+    length: int | None = None,
+) -> None:
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", b"%d" % (len(body) if length is None else length)),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise _ClientGone
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body"):
+        return body
+    chunks = [body]
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+__all__ = ["API_PREFIX", "CHAT_PATH", "IMAGES_PATH", "EmulatorApp", "create_app"]

@@ -1,0 +1,132 @@
+"""How one emulator instance behaves: accepted keys, default faults, limits, its clock.
+
+Frozen, so an app's behaviour is fixed when it is created; tests build a new config (cheap)
+rather than mutating a shared one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+from ..host.errors import ConnectorError
+from .errors import ApiError
+from .faults import FaultSpec, parse_fault
+
+API_KEY_ENV = "ZHIPUAI_API_KEY"
+API_KEY_SHAPE = re.compile(r"[^.\s]+\.[^.\s]+")
+
+# 2025-01-01T00:00:00Z: a fixed `created`, so identical requests get byte-identical replies.
+DEFAULT_CREATED = 1_735_689_600
+
+
+class EmulatorConfigError(ConnectorError, ValueError):
+    """A configuration the emulator cannot run with; the message names the field."""
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything that shapes an emulator's replies.
+
+    api_keys: keys accepted as `Bearer <key>` and used to verify JWTs; empty accepts any key
+        of shape `<id>.<secret>` and any well-formed unexpired JWT (its signature unchecked).
+    fault: a fault spec (`<fault>[;times=N][;seconds=S]`) applied to every request that does
+        not ask for its own; `fault_first_requests` limits it to the first N requests.
+    retry_after_seconds: when set, every 429 carries `Retry-After` with this many seconds.
+    max_prompt_chars: total characters of all messages (or of an image prompt) above which
+        a request fails with 1261.
+    max_concurrent_requests: when set, API requests beyond this many in flight get 429/1302,
+        as the platform limits concurrency per account.
+    created: the `created` timestamp of every reply (fixed, for deterministic replies).
+    clock: wall clock in epoch seconds, used only to check JWT expiry.
+    stream_chunk_tokens: tokens per streamed content chunk.
+    stream_chunk_delay: seconds to wait between streamed chunks (0 = as fast as possible).
+    allow_null_fields: top-level fields for which `null` is accepted (treated as absent);
+        empty by default because the API reference says never to send `null`. The official
+        `zhipuai` SDK sends `response_format` and `thinking` as null on every chat call: pass
+        `OFFICIAL_SDK_NULL_FIELDS` to serve it.
+    fault_memory: how many recent requests' `times=N` attempt counters are remembered.
+    image_memory: how many generated images stay downloadable.
+    """
+
+    api_keys: frozenset[str] = frozenset()
+    fault: str | None = None
+    fault_first_requests: int | None = None
+    retry_after_seconds: float | None = None
+    max_prompt_chars: int = 128_000
+    max_concurrent_requests: int | None = None
+    created: int = DEFAULT_CREATED
+    clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
+    stream_chunk_tokens: int = 4
+    stream_chunk_delay: float = 0.0
+    allow_null_fields: frozenset[str] = frozenset()
+    fault_memory: int = 10_000
+    image_memory: int = 4_096
+
+    def __post_init__(self) -> None:
+        keys = frozenset(_strings(self.api_keys, "api_keys"))
+        for key in keys:
+            if not API_KEY_SHAPE.fullmatch(key):
+                raise EmulatorConfigError(
+                    "api_keys: every key must look like <id>.<secret> (one '.', no spaces)"
+                )
+        object.__setattr__(self, "api_keys", keys)
+        nullable = frozenset(_strings(self.allow_null_fields, "allow_null_fields"))
+        object.__setattr__(self, "allow_null_fields", nullable)
+        self.default_fault()  # fail now, not on the first request
+        _at_least(self.fault_first_requests, 0, "fault_first_requests", optional=True)
+        _at_least(self.max_concurrent_requests, 1, "max_concurrent_requests", optional=True)
+        _at_least(self.max_prompt_chars, 1, "max_prompt_chars")
+        _at_least(self.stream_chunk_tokens, 1, "stream_chunk_tokens")
+        _at_least(self.fault_memory, 1, "fault_memory")
+        _at_least(self.image_memory, 1, "image_memory")
+        for name in ("retry_after_seconds", "stream_chunk_delay"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (int, float)) or value < 0):
+                raise EmulatorConfigError(f"{name}: must be a number >= 0, got {value!r}")
+
+    def default_fault(self) -> FaultSpec | None:
+        """The parsed `fault`, or None."""
+        if self.fault is None:
+            return None
+        try:
+            return parse_fault(self.fault, source="fault")
+        except ApiError as error:
+            raise EmulatorConfigError(error.message) from None
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **settings: object
+    ) -> EmulatorConfig:
+        """A config whose `api_keys`, when not given, come from `ZHIPUAI_API_KEY`."""
+        if not settings.get("api_keys"):
+            settings["api_keys"] = api_keys_from_env(environ)
+        return cls(**settings)  # type: ignore[arg-type]
+
+
+OFFICIAL_SDK_NULL_FIELDS = frozenset({"response_format", "thinking"})
+
+
+def api_keys_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """Keys listed in `ZHIPUAI_API_KEY` (one key, or several separated by commas)."""
+    raw = (os.environ if environ is None else environ).get(API_KEY_ENV, "")
+    return frozenset(key.strip() for key in raw.split(",") if key.strip())
+
+
+def _strings(values: Iterable[str], name: str) -> list[str]:
+    if isinstance(values, str):
+        raise EmulatorConfigError(f"{name}: must be a collection of strings, not one string")
+    items = list(values)
+    if not all(isinstance(item, str) for item in items):
+        raise EmulatorConfigError(f"{name}: every item must be a string")
+    return items
+
+
+def _at_least(value: object, minimum: int, name: str, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise EmulatorConfigError(f"{name}: must be an integer >= {minimum}, got {value!r}")

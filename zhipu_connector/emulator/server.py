@@ -1,0 +1,185 @@
+"""Serving the emulator over a real socket with uvicorn.
+
+`serve()` runs it in the foreground (for demos and offline work); `running_emulator()` runs it
+in a background thread for tests and benchmarks. Both bind the listening socket themselves and
+hand it to uvicorn: the port is known (and taken) before the server starts, so there is no race
+between picking a free port and using it. uvicorn is imported here only, so importing the app
+stays cheap, and it picks its fastest event loop and HTTP parser when they are installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+from .app import API_PREFIX, create_app
+from .config import EmulatorConfig
+from .faults import FAULTS, is_connection_drop
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+START_TIMEOUT = 10.0
+
+
+def serve(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    api_keys: Sequence[str] = (),
+    **config: Any,
+) -> None:
+    """Serve the emulator until interrupted; print its base URL once it is listening.
+
+    `api_keys` defaults to the keys in `ZHIPUAI_API_KEY`; with none there either, any key of
+    shape `<id>.<secret>` is accepted. Other keyword arguments are `EmulatorConfig` fields.
+    """
+    import uvicorn
+
+    settings = EmulatorConfig.from_env(api_keys=frozenset(api_keys), **config)
+    listener = _listen(host, port)
+    base_url = _base_url(host, listener)
+    server = uvicorn.Server(_uvicorn_config(create_app(settings), log_config=True))
+    keys = f"{len(settings.api_keys)} configured key(s)" if settings.api_keys else "any key"
+    print(f"Zhipu emulator at {base_url} (accepting {keys}; Ctrl+C to stop)", flush=True)
+    try:
+        server.run(sockets=[listener])
+    finally:
+        listener.close()
+
+
+@contextmanager
+def running_emulator(
+    config: EmulatorConfig | None = None, host: str = DEFAULT_HOST
+) -> Iterator[str]:
+    """Run the emulator on a free port in a background thread; yield its base URL.
+
+    The URL is `http://127.0.0.1:PORT/api/paas/v4`. On exit the server stops (requests still
+    in flight get a second to finish) and the thread is joined.
+    """
+    import uvicorn
+
+    listener = _listen(host, 0)
+    server = uvicorn.Server(
+        _uvicorn_config(create_app(config), log_config=False, timeout_graceful_shutdown=1)
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="zhipu-emulator", daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the Zhipu emulator did not start; see the log above")
+            time.sleep(0.005)
+        yield _base_url(host, listener)
+    finally:
+        server.should_exit = True
+        thread.join(START_TIMEOUT)
+        listener.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m zhipu_connector.emulator [--host H] [--port P] [--fault SPEC] ...`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m zhipu_connector.emulator",
+        description="Serve a Zhipu-compatible HTTP API for tests, demos and offline work.",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default: loopback)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        dest="api_keys",
+        help="accepted key <id>.<secret> (repeatable; default: ZHIPUAI_API_KEY, else any key)",
+    )
+    parser.add_argument(
+        "--fault", help=f"fault for every request: <fault>[;times=N][;seconds=S]; one of "
+        f"{', '.join(sorted(FAULTS))}"
+    )  # fmt: skip
+    parser.add_argument(
+        "--fault-first-requests", type=int, help="apply --fault to the first N requests only"
+    )
+    parser.add_argument(
+        "--retry-after",
+        type=float,
+        dest="retry_after_seconds",
+        help="Retry-After seconds on every 429",
+    )
+    parser.add_argument(
+        "--max-concurrent-requests", type=int, help="429/1302 beyond this many requests in flight"
+    )
+    parser.add_argument(
+        "--allow-null",
+        action="append",
+        default=[],
+        dest="allow_null_fields",
+        help="accept null for this top-level field (repeatable; e.g. response_format and "
+        "thinking for the official zhipuai SDK)",
+    )
+    args = vars(parser.parse_args(argv))
+    settings = {key: value for key, value in args.items() if value is not None}
+    settings["allow_null_fields"] = frozenset(settings["allow_null_fields"])
+    try:
+        serve(**settings)
+    except KeyboardInterrupt:
+        pass
+
+
+def _uvicorn_config(app: Any, *, log_config: bool, **options: Any) -> Any:
+    import uvicorn
+
+    config_options: dict[str, Any] = {}
+    if not log_config:
+        config_options["log_config"] = None  # leave the embedding process's logging alone
+    config = uvicorn.Config(
+        app,
+        loop="auto",
+        http="auto",
+        ws="none",
+        lifespan="on",
+        access_log=False,  # an access log would be the hot path's biggest cost
+        log_level="warning",
+        **config_options,
+        **options,
+    )
+    _quiet_intended_drops()
+    return config
+
+
+class _IntendedDropFilter(logging.Filter):
+    """Keep the `drop` fault's deliberate hang-ups out of uvicorn's error log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or not is_connection_drop(error)
+
+
+def _quiet_intended_drops() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _IntendedDropFilter) for f in logger.filters):
+        logger.addFilter(_IntendedDropFilter())
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def _base_url(host: str, listener: socket.socket) -> str:
+    port = listener.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}{API_PREFIX}"
