@@ -33,3 +33,11 @@ def echo_host():
     from zhipu_connector.host.host import Host
 
     return Host(default_plugins=[], entry_points=False, extra_plugins=[echo])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Tests never read or write the user's start-up cache."""
+    import os
+
+    os.environ["ZHIPU_CONNECTOR_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))

@@ -35,7 +35,20 @@ def load_component(path: str | Path) -> Component:
 
 
 def parse_component(text: str | bytes, *, subject: str = "definition") -> Component:
-    """`load_component` for text already in memory."""
+    """`load_component` for text already in memory.
+
+    A definition that loaded once is taken from the cache next time (keyed by its bytes, the
+    format's schema and this code), so a start does not pay for the checks again.
+    """
+    from zhipu_connector.cache import cached
+    from zhipu_connector.resources import data_path
+
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    material = raw + b"\0" + data_path(f"schemas/{SCHEMA_NAME}").read_bytes()
+    return cached("component", material, lambda: _parse(raw, subject))
+
+
+def _parse(text: str | bytes, subject: str) -> Component:
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")

@@ -29,7 +29,8 @@ DEFAULT_CONTROL: dict[str, ControlType | None] = {
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True,
+        defer_build=True,  # built on first validation: a cached start never validates
     )
 
 

@@ -9,6 +9,7 @@ accept and reject exactly the same values.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Callable
 
@@ -43,12 +44,27 @@ class CompiledSchema:
 
 
 def _compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
-    """fastjsonschema speaks draft 7; our derived schemas use only keywords draft 7 shares."""
-    import fastjsonschema
+    """fastjsonschema's generated checker; the generated code is cached by the schema's text.
+
+    fastjsonschema speaks draft 7, and the derived schemas use only keywords draft 7 shares.
+    Formats stay annotations, as in draft 2020-12 (jsonschema does not assert them either).
+    """
+    import marshal
+
+    from zhipu_connector.cache import cached
 
     draft7 = {**schema, "$schema": _DRAFT7}
-    # Formats are annotations in draft 2020-12 (jsonschema does not assert them by default).
-    return fastjsonschema.compile(draft7, use_formats=False, use_default=False)
+
+    def generate() -> bytes:
+        import fastjsonschema
+
+        source = fastjsonschema.compile_to_code(draft7, use_formats=False, use_default=False)
+        return marshal.dumps(compile(source, "<validator>", "exec"))
+
+    text = json.dumps(draft7, sort_keys=True, separators=(",", ":"))
+    namespace: dict[str, Any] = {}
+    exec(marshal.loads(cached("validator", text.encode(), generate)), namespace)  # noqa: S102 - fastjsonschema's own code
+    return namespace["validate"]
 
 
 def _describe(error: Any, root: dict[str, Any]) -> Problem:
