@@ -8,11 +8,11 @@ purpose — plain `json`, `type()` checks, no models — because every workflow 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Callable
 
 import httpx
 
-from zhipu_connector.host.context import new_request_id
 from zhipu_connector.host.secrets import scrub
 from zhipu_connector.zhipu.config import Timeouts
 from zhipu_connector.zhipu.errors import (
@@ -31,6 +31,16 @@ REQUEST_ID_MAX_LENGTH = 64
 
 #: Reads a 2xx body into the result a method returns, raising `ZhipuError` if it is not one.
 AnswerReader = Callable[[bytes, int, str], dict[str, Any]]
+
+# What `json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)` uses,
+# built once: `json.dumps` with non-default options constructs a new encoder on every call.
+# Stateless between calls, so one instance serves every thread.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def new_request_id() -> str:
+    """32 random hex characters (the host's format, within the API's 6–64), without a UUID object."""
+    return os.urandom(16).hex()
 
 
 def prepare_body(body: dict[str, Any], *, stream: bool) -> tuple[bytes, str]:
@@ -63,9 +73,7 @@ def prepare_body(body: dict[str, Any], *, stream: bool) -> tuple[bytes, str]:
             "stream is true in the body of a non-streaming call; use chat_stream() to stream"
         )
     try:
-        payload = json.dumps(
-            body, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode()
+        payload = _ENCODER.encode(body).encode()
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError too
         raise InvalidRequestError(
             f"the request body cannot be sent as JSON: {scrub(str(exc))}", request_id=request_id
