@@ -79,6 +79,8 @@ def test_configured_retry_after_goes_on_every_429_only() -> None:
     assert by_header(emulator, "no_balance").headers["retry-after"] == "3"
     assert "retry-after" not in by_header(emulator, "server_error").headers
     assert by_header(emulator, "retry_after;seconds=5").headers["retry-after"] == "5"
+    hours = Emulator(EmulatorConfig(retry_after_seconds=7200.0))
+    assert by_header(hours, "rate_limit").headers["retry-after"] == "7200"
 
 
 @TRIGGERS

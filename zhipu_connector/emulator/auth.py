@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .config import API_KEY_SHAPE
 from .errors import unauthorized
 
 # Below this an epoch value cannot be milliseconds (it would be before March 1973) but is a
@@ -59,8 +60,7 @@ class Authenticator:
             )
 
     def _check_api_key(self, key: str) -> None:
-        key_id, _, secret = key.partition(".")
-        if not key_id or not secret or any(ch.isspace() for ch in key):
+        if not API_KEY_SHAPE.fullmatch(key):
             raise unauthorized("1002", "Invalid token: an API key looks like <id>.<secret>")
         if self._keys and key not in self._keys:
             raise unauthorized("1002", "Invalid token: unknown API key")

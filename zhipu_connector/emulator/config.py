@@ -34,7 +34,8 @@ class EmulatorConfig:
     api_keys: keys accepted as `Bearer <key>` and used to verify JWTs; empty accepts any key
         of shape `<id>.<secret>` and any well-formed unexpired JWT (its signature unchecked).
     fault: a fault spec (`<fault>[;times=N][;seconds=S]`) applied to every request that does
-        not ask for its own; `fault_first_requests` limits it to the first N requests.
+        not ask for its own; `fault_first_requests` limits it to the first N requests that
+        pass authentication and validation.
     retry_after_seconds: when set, every 429 carries `Retry-After` with this many seconds.
     max_prompt_chars: total characters of all messages (or of an image prompt) above which
         a request fails with 1261.

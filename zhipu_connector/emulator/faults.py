@@ -149,10 +149,15 @@ def error_for(spec: FaultSpec, retry_after_seconds: float | None) -> ApiError:
             wait = spec.delay
     else:
         wait = retry_after_seconds if reply.status == 429 else None
-    headers = ((b"retry-after", f"{wait:g}".encode()),) if wait is not None else ()
+    headers = ((b"retry-after", _seconds_text(wait).encode()),) if wait is not None else ()
     return ApiError(
         reply.status, reply.code, reply.message, headers=headers, unwrapped=reply.unwrapped
     )
+
+
+def _seconds_text(seconds: float) -> str:
+    """Whole seconds as an integer (standard HTTP); a fraction as a decimal (fast tests)."""
+    return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
 
 
 class FaultPlanner:
