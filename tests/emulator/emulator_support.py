@@ -1,4 +1,4 @@
-"""Helpers to drive the emulator the way a client does: plain httpx, in process (ASGITransport)."""
+"""Drive the emulator the way a client does: plain httpx, in process (ASGITransport)."""
 
 from __future__ import annotations
 

@@ -399,7 +399,7 @@ def _image_size(size: Any, model: str, rule: ImageSizeRule) -> tuple[int, int]:
     return width, height
 
 
-# -- helpers -------------------------------------------------------------------------------
+# -- small checks --------------------------------------------------------------------------
 
 
 def _reject_constant(name: str) -> Any:
