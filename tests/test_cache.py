@@ -54,3 +54,14 @@ def test_definitions_come_from_the_cache_only_when_identical(cache_folder):
     with pytest.raises(DefinitionError):  # a changed file is checked again, never served stale
         parse_component(GOOD.replace("version: 1", "version: 0"))
     assert len(list(cache_folder.glob("component-*.pickle"))) == 1  # failures are not stored
+
+
+def test_transient_secrets_are_masked_but_bounded():
+    from zhipu_connector.host import secrets
+
+    tokens = [f"eyJhbGciOiJIUzI1NiJ9.transient-{i:04d}" for i in range(secrets._MAX_TRANSIENT + 10)]
+    for token in tokens:
+        secrets.register_secret(token, transient=True)
+    assert secrets.scrub(tokens[-1]) == secrets.MASK
+    assert secrets.scrub(tokens[0]) == tokens[0]  # the oldest have been let go
+    assert len(secrets._transient) == secrets._MAX_TRANSIENT

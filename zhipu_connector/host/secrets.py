@@ -17,19 +17,31 @@ from typing import Any
 MASK = "********"
 _MIN_SCRUB_LENGTH = 6  # shorter values would mask ordinary words
 
+_MAX_TRANSIENT = 64  # short-lived derived credentials (JWTs) kept for masking, newest last
+
 _lock = threading.Lock()
 _known: set[str] = set()
+_transient: dict[str, None] = {}  # insertion-ordered: the oldest is dropped first
 _pattern: re.Pattern[str] | None = None
 
 
-def register_secret(value: str) -> None:
-    """Mask `value` in everything `scrub()` sees from now on (for derived credentials too)."""
+def register_secret(value: str, *, transient: bool = False) -> None:
+    """Mask `value` in everything `scrub()` sees from now on.
+
+    `transient` marks a short-lived derived credential (a JWT renewed every few minutes): only
+    the newest few are kept, so a long-running process does not mask an ever-growing list.
+    """
     global _pattern
-    if len(value) < _MIN_SCRUB_LENGTH or value in _known:
+    if len(value) < _MIN_SCRUB_LENGTH or value in _known or value in _transient:
         return
     with _lock:
-        _known.add(value)
-        ordered = sorted(_known, key=len, reverse=True)  # longest first: a key before its halves
+        if transient:
+            _transient[value] = None
+            while len(_transient) > _MAX_TRANSIENT:
+                del _transient[next(iter(_transient))]
+        else:
+            _known.add(value)
+        ordered = sorted((*_known, *_transient), key=len, reverse=True)  # a key before its halves
         _pattern = re.compile("|".join(map(re.escape, ordered)))
 
 

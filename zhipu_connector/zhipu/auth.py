@@ -123,7 +123,7 @@ class JwtAuth:
         if now < renew_at:
             return header
         token = self.sign(now)
-        register_secret(token)
+        register_secret(token, transient=True)
         header = "Bearer " + token
         self._cached = (header, now + TOKEN_REUSE_SECONDS)
         return header

@@ -1,0 +1,77 @@
+"""Cold start: from process start to a host ready to dispatch.
+
+Rows, each the median wall time of a fresh interpreter:
+- `python -c pass` — the interpreter alone, subtracted from every other row;
+- this project: import, load and check `connector.yaml`, register every plugin (warm cache,
+  the usual case; and once with an empty cache, the first start after an install or an edit);
+- the bare import of exactly the third-party modules this project's start imports;
+- `import zhipuai`, the official SDK alone.
+Targets: project ≤ its dependencies + 25 ms, and below `import zhipuai`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from common import Row, arguments, median_of, print_table, save, time_subprocess
+
+READY = "from zhipu_connector.host.host import default_host; default_host()"
+LIST_DEPENDENCIES = READY + """
+import sys, json
+ours = {'zhipu_connector'}
+top = sorted({name.split('.')[0] for name in sys.modules if not name.startswith('_')} - ours)
+print(json.dumps(top))
+"""
+
+
+def third_party_modules(env: dict[str, str]) -> list[str]:
+    """The third-party top-level packages that the project's start imports."""
+    out = subprocess.run([sys.executable, "-c", LIST_DEPENDENCIES], check=True, capture_output=True, text=True, env=env).stdout
+    stdlib = set(sys.stdlib_module_names)
+    return [name for name in json.loads(out) if name not in stdlib]
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
+    repeats = 3 if args.quick else 21
+    cache = tempfile.mkdtemp(prefix="zc-bench-cache-")
+    env = {**os.environ, "ZHIPU_CONNECTOR_CACHE_DIR": cache}
+    dependencies = third_party_modules(env)  # also fills the cache: the rows below start warm
+    deps_code = "; ".join(f"import {name}" for name in dependencies) or "pass"
+    deps_code = deps_code.replace("import pydantic", "import pydantic.main")  # pydantic imports lazily
+
+    def empty_cache_start() -> float:
+        return time_subprocess(READY, env={**env, "ZHIPU_CONNECTOR_CACHE_DIR": tempfile.mkdtemp(prefix="zc-bench-empty-")})
+
+    interpreter = median_of(repeats, lambda: time_subprocess("pass", env=env))
+    project = median_of(repeats, lambda: time_subprocess(READY, env=env))
+    project_empty = median_of(max(3, repeats // 3), empty_cache_start)
+    deps = median_of(repeats, lambda: time_subprocess(deps_code, env=env))
+    try:
+        sdk: float | None = median_of(repeats, lambda: time_subprocess("import zhipuai", env=env))
+    except subprocess.CalledProcessError:
+        sdk = None
+
+    ms = lambda seconds: (seconds - interpreter) * 1000  # noqa: E731 - a unit conversion
+    rows = [
+        Row("python -c pass (subtracted below)", interpreter * 1000, "ms"),
+        Row("zhipu-connector host ready (warm cache)", ms(project), "ms"),
+        Row("zhipu-connector host ready (empty cache)", ms(project_empty), "ms", "first start after install or edit"),
+        Row("its dependencies, bare import", ms(deps), "ms", ", ".join(dependencies)),
+    ]
+    if sdk is not None:
+        rows.append(Row("import zhipuai (official SDK)", ms(sdk), "ms"))
+    overhead = ms(project) - ms(deps)
+    checks = [(f"project - dependencies = {overhead:.1f} ms ≤ 25 ms", overhead <= 25)]
+    if sdk is not None:
+        checks.append((f"project {ms(project):.1f} ms < zhipuai {ms(sdk):.1f} ms (ratio {ms(project) / ms(sdk):.2f})", project < sdk))
+    print_table("Cold start to a host ready to dispatch (median of %d)" % repeats, rows, checks)
+    save("cold_start", rows, checks, args.json)
+
+
+if __name__ == "__main__":
+    main()
