@@ -150,6 +150,30 @@ class TestOfficialSdk:
                 sdk.chat.completions.create(model="glm-4", messages=[{"role": "user", "content": "hi"}])
 
 
+def test_a_busy_port_is_a_clear_error() -> None:
+    from zhipu_connector.emulator import EmulatorConfigError, serve
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(EmulatorConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            serve(port=port)
+
+
+@pytest.mark.slow
+def test_a_bad_option_exits_with_one_message() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "zhipu_connector.emulator", "--port", "0", "--fault", "explode"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: fault: unknown fault 'explode'")
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.slow
 def test_the_module_serves_in_the_foreground_with_keys_from_the_environment() -> None:
     env = {**os.environ, "ZHIPUAI_API_KEY": KEY}

@@ -1,5 +1,7 @@
 """`python -m zhipu_connector.emulator`: serve the emulator in the foreground."""
 
-from .server import main
+import sys
 
-main()
+from .cli import main
+
+sys.exit(main())

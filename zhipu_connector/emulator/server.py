@@ -9,7 +9,6 @@ stays cheap, and it picks its fastest event loop and HTTP parser when they are i
 
 from __future__ import annotations
 
-import argparse
 import logging
 import socket
 import threading
@@ -18,8 +17,8 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 from .app import API_PREFIX, create_app
-from .config import EmulatorConfig
-from .faults import FAULTS, is_connection_drop
+from .config import EmulatorConfig, EmulatorConfigError
+from .faults import is_connection_drop
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -40,7 +39,10 @@ def serve(
     import uvicorn
 
     settings = EmulatorConfig.from_env(api_keys=frozenset(api_keys), **config)
-    listener = _listen(host, port)
+    try:
+        listener = _listen(host, port)
+    except OSError as error:
+        raise EmulatorConfigError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     base_url = _base_url(host, listener)
     server = uvicorn.Server(_uvicorn_config(create_app(settings), log_config=True))
     keys = f"{len(settings.api_keys)} configured key(s)" if settings.api_keys else "any key"
@@ -81,54 +83,6 @@ def running_emulator(
         server.should_exit = True
         thread.join(START_TIMEOUT)
         listener.close()
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m zhipu_connector.emulator [--host H] [--port P] [--fault SPEC] ...`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m zhipu_connector.emulator",
-        description="Serve a Zhipu-compatible HTTP API for tests, demos and offline work.",
-    )
-    parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default: loopback)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument(
-        "--api-key",
-        action="append",
-        default=[],
-        dest="api_keys",
-        help="accepted key <id>.<secret> (repeatable; default: ZHIPUAI_API_KEY, else any key)",
-    )
-    parser.add_argument(
-        "--fault", help=f"fault for every request: <fault>[;times=N][;seconds=S]; one of "
-        f"{', '.join(sorted(FAULTS))}"
-    )  # fmt: skip
-    parser.add_argument(
-        "--fault-first-requests", type=int, help="apply --fault to the first N requests only"
-    )
-    parser.add_argument(
-        "--retry-after",
-        type=float,
-        dest="retry_after_seconds",
-        help="Retry-After seconds on every 429",
-    )
-    parser.add_argument(
-        "--max-concurrent-requests", type=int, help="429/1302 beyond this many requests in flight"
-    )
-    parser.add_argument(
-        "--allow-null",
-        action="append",
-        default=[],
-        dest="allow_null_fields",
-        help="accept null for this top-level field (repeatable; e.g. response_format and "
-        "thinking for the official zhipuai SDK)",
-    )
-    args = vars(parser.parse_args(argv))
-    settings = {key: value for key, value in args.items() if value is not None}
-    settings["allow_null_fields"] = frozenset(settings["allow_null_fields"])
-    try:
-        serve(**settings)
-    except KeyboardInterrupt:
-        pass
 
 
 def _uvicorn_config(app: Any, *, log_config: bool, **options: Any) -> Any:
