@@ -247,9 +247,18 @@ class TestVisionContent:
 
 
 class TestNulls:
-    def test_the_official_sdk_nulls_are_refused_by_default(self, emulator: Emulator) -> None:
+    SDK = {"x-request-sdk": "zhipu-sdk-python"}
+
+    def test_the_official_sdk_nulls_are_refused_from_other_clients(self, emulator: Emulator) -> None:
         body = chat_body(response_format=None, thinking=None)
         assert error_of(emulator.chat(body))[:2] == (400, "1214")
+
+    def test_the_official_sdk_may_send_its_two_nulls(self, emulator: Emulator) -> None:
+        assert emulator.chat(chat_body(response_format=None, thinking=None), headers=self.SDK).status_code == 200
+
+    def test_the_official_sdk_may_not_send_other_nulls(self, emulator: Emulator) -> None:
+        status, code, message = error_of(emulator.chat(chat_body(top_p=None), headers=self.SDK))
+        assert (status, code) == (400, "1214") and message.startswith("top_p: do not send null")
 
     def test_allowed_null_fields_count_as_absent(self) -> None:
         lenient = Emulator(EmulatorConfig(allow_null_fields=OFFICIAL_SDK_NULL_FIELDS))

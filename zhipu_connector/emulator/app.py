@@ -14,7 +14,7 @@ import json
 from typing import Any, Awaitable, Callable, MutableMapping
 
 from .auth import Authenticator
-from .config import EmulatorConfig
+from .config import OFFICIAL_SDK_NULL_FIELDS, EmulatorConfig
 from .errors import ApiError, api_not_found, bad_request, method_not_allowed
 from .faults import (
     ERROR_FAULTS,
@@ -40,12 +40,16 @@ API_PREFIX = "/api/paas/v4"
 CHAT_PATH = API_PREFIX + "/chat/completions"
 IMAGES_PATH = API_PREFIX + "/images/generations"
 FAULT_HEADER = "x-emulator-fault"
+# The official `zhipuai` SDK names itself in this header, and sends `null` for
+# `response_format` and `thinking` on every chat call; the platform accepts that.
+SDK_HEADER = "x-request-sdk"
+OFFICIAL_SDK = "zhipu-sdk-python"
 
 _JSON = b"application/json; charset=utf-8"
 _SSE = b"text/event-stream; charset=utf-8"
 _PNG = b"image/png"
 _DONE = b"data: [DONE]\n\n"
-_WANTED_HEADERS = frozenset({b"authorization", b"host", FAULT_HEADER.encode()})
+_WANTED_HEADERS = frozenset({b"authorization", b"host", FAULT_HEADER.encode(), SDK_HEADER.encode()})
 _CHUNKS_BEFORE_FAULT = 2
 
 
@@ -63,6 +67,7 @@ class EmulatorApp:
             config.default_fault(), config.fault_first_requests, config.fault_memory
         )
         self._images = ImageStore(config.image_memory)
+        self._sdk_nullable = config.allow_null_fields | OFFICIAL_SDK_NULL_FIELDS
         self._in_flight = 0
         self._routes: dict[str, dict[str, Callable[..., Awaitable[None]]]] = {
             CHAT_PATH: {"POST": self._chat},
@@ -113,7 +118,8 @@ class EmulatorApp:
     async def _chat(
         self, scope: Scope, headers: dict[str, str], raw: bytes, body: dict[str, Any], send: Send
     ) -> None:
-        request = validate_chat(body, self.config)
+        from_sdk = headers.get(SDK_HEADER) == OFFICIAL_SDK
+        request = validate_chat(body, self.config, self._sdk_nullable if from_sdk else None)
         fingerprint = hashlib.sha256(raw).hexdigest()
         fault = self._faults.choose(
             headers.get(FAULT_HEADER), request.last_user_text, request.request_id or fingerprint

@@ -56,8 +56,7 @@ def emulator_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         dest="allow_null_fields",
         metavar="FIELD",
-        help="accept null for this top-level field (repeatable; the official zhipuai SDK "
-        "needs response_format and thinking)",
+        help="accept null for this top-level field from any client (repeatable)",
     )
 
 

@@ -46,9 +46,9 @@ class EmulatorConfig:
     stream_chunk_tokens: tokens per streamed content chunk.
     stream_chunk_delay: seconds to wait between streamed chunks (0 = as fast as possible).
     allow_null_fields: top-level fields for which `null` is accepted (treated as absent);
-        empty by default because the API reference says never to send `null`. The official
-        `zhipuai` SDK sends `response_format` and `thinking` as null on every chat call: pass
-        `OFFICIAL_SDK_NULL_FIELDS` to serve it.
+        empty by default because the API reference says never to send `null`. Requests from
+        the official `zhipuai` SDK (it names itself in `x-request-sdk`) may always send
+        `OFFICIAL_SDK_NULL_FIELDS` as null, as that SDK does on every chat call.
     fault_memory: how many recent requests' `times=N` attempt counters are remembered.
     image_memory: how many generated images stay downloadable.
     """

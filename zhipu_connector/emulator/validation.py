@@ -79,9 +79,17 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def validate_chat(body: dict[str, Any], config: EmulatorConfig) -> ChatRequest:
-    """Check a chat completion body against every documented rule; the first broken one raises."""
-    _check_fields(body, CHAT_FIELDS, "chat completions", config.allow_null_fields)
+def validate_chat(
+    body: dict[str, Any], config: EmulatorConfig, nullable: frozenset[str] | None = None
+) -> ChatRequest:
+    """Check a chat completion body against every documented rule; the first broken one raises.
+
+    `nullable` names the top-level fields where `null` counts as absent (default: the
+    configured `allow_null_fields`).
+    """
+    if nullable is None:
+        nullable = config.allow_null_fields
+    _check_fields(body, CHAT_FIELDS, "chat completions", nullable)
     model = CHAT_MODELS.get(_required_string(body, "model").lower())
     if model is None:
         raise unknown_model(body["model"], sorted(CHAT_MODELS))
