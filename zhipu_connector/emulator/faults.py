@@ -163,8 +163,9 @@ def _seconds_text(seconds: float) -> str:
 class FaultPlanner:
     """Decides which fault, if any, applies to one request, and counts attempts for `times=N`.
 
-    Precedence: the header, then a prompt marker, then the configured default (limited to the
-    first `first_requests` requests the app sees when that is set). Attempt counters live in a
+    Precedence: the header, then a prompt marker, then the configured default (limited, when
+    `first_requests` is set, to the first that many requests it is asked about — the app asks
+    once per authenticated, valid request). Attempt counters live in a
     bounded LRU so a long benchmark cannot grow memory without limit.
     """
 
