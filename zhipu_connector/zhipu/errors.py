@@ -246,10 +246,11 @@ def content_filtered(request_id: str | None, *, status: int | None = None) -> Co
 def excerpt(body: bytes) -> str:
     """A short, scrubbed, printable quote of a body, for messages about unreadable answers."""
     text = body[: _MAX_EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
-    text = " ".join(text.split())
+    # Scrub before cutting: a secret cut in half by the limit would no longer be recognised.
+    text = scrub(" ".join(text.split()))
     if len(text) > _MAX_EXCERPT_CHARS:
         text = text[:_MAX_EXCERPT_CHARS] + "…"
-    return scrub(text)
+    return text
 
 
 def _code_and_message(parsed: Any) -> tuple[str | None, str | None]:
@@ -284,7 +285,7 @@ def _normalise_message(message: Any) -> str | None:
     if message is None:
         return None
     text = message if isinstance(message, str) else json.dumps(message, ensure_ascii=False)
-    text = text.strip()
+    text = scrub(text.strip())  # before cutting: a secret cut in half would not be recognised
     if not text:
         return None
     if len(text) > _MAX_MESSAGE_CHARS:
