@@ -19,6 +19,7 @@ from zhipu_connector.host.errors import PluginError
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "zhipu_connector.zhipu.plugin",
+    "zhipu_connector.core.plugin",
 )
 ENTRY_POINT_GROUP = "zhipu_connector.plugins"
 LOAD_PLUGINS_ENV = "ZHIPU_CONNECTOR_LOAD_PLUGINS"
