@@ -1,0 +1,25 @@
+"""A host with the core component, the echo connector and the flaky test connector."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors import echo
+
+
+@pytest.fixture(scope="session")
+def workflow_host():
+    from workflow import flaky  # tests/workflow/flaky
+
+    from zhipu_connector.host.host import Host
+
+    return Host(default_plugins=["zhipu_connector.core.plugin"], entry_points=False, extra_plugins=[echo, flaky])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_test_connectors():
+    from workflow import flaky
+
+    flaky.reset()
+    echo.calls.clear()
+    yield

@@ -1,0 +1,260 @@
+"""The `workflow`, `batch` and `demo` commands (imported only when one of them is chosen)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from zhipu_connector.cli import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    add_connection_arguments,
+    add_input_arguments,
+    collect_inputs,
+    configure_logging,
+    connection_values,
+    print_json,
+    report_error,
+    split_action,
+)
+
+
+def _show_core_log() -> None:
+    """The core logger action's messages are meant to be seen: show them from INFO up."""
+    from zhipu_connector.core.logger import LOGGER_NAME
+
+    configure_logging()
+    logging.getLogger(LOGGER_NAME).setLevel(logging.INFO)
+
+
+# ---------------------------------------------------------------- workflow
+
+
+def workflow_arguments(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="workflow_command", metavar="SUBCOMMAND", required=True)
+    check = commands.add_parser("check", help="check a workflow file without running it", description="Check a workflow file without running anything: exit 0, or 1 with every problem.")
+    check.add_argument("file", help="workflow file (.yaml, .yml or .json)")
+    run = commands.add_parser("run", help="run a workflow file's tasks in order", description="Run a workflow's tasks in order; each task is shown on stderr as it runs, the results are printed as JSON.")
+    run.add_argument("file", help="workflow file (.yaml, .yml or .json)")
+    add_input_arguments(run)
+    run.add_argument("--output", metavar="FILE", help="write the results JSON to FILE instead of stdout")
+    add_connection_arguments(run)
+    run.add_argument("--connections", metavar="FILE", help="connection values per component, as a JSON or YAML object: {component: {key: value}}")
+
+
+def workflow_command(args: argparse.Namespace) -> int:
+    from zhipu_connector.host.host import default_host
+    from zhipu_connector.workflow.checks import check_workflow
+    from zhipu_connector.workflow.errors import WorkflowError
+    from zhipu_connector.workflow.model import load_workflow
+
+    workflow = load_workflow(args.file)
+    host = default_host()
+    if args.workflow_command == "check":
+        problems = check_workflow(host, workflow)
+        if problems:
+            raise WorkflowError(problems, subject=workflow.source)
+        print(f"ok: {workflow.title}: {len(workflow.tasks)} task(s), {len(workflow.inputs)} input(s)")
+        return 0
+    _show_core_log()
+    inputs = workflow_inputs(args, workflow)
+    connections = workflow_connections(args, host, workflow)
+    return _run_and_report(host, workflow, inputs, connections, args.output)
+
+
+def _run_and_report(host: Any, workflow: Any, inputs: dict[str, Any], connections: dict[str, Any], output: str | None) -> int:
+    from zhipu_connector.workflow.errors import WorkflowRunError
+    from zhipu_connector.workflow.runner import run_workflow
+
+    try:
+        result = run_workflow(host, workflow, inputs, connections, on_event=TaskPrinter(sys.stderr))
+    except WorkflowRunError as error:
+        _write_result({"tasks": error.outputs, "error": error.to_dict()}, output)
+        report_error(error)
+        return EXIT_FAILED
+    _write_result(result.to_dict(), output)
+    return 0
+
+
+def _write_result(value: Any, output: str | None) -> None:
+    from zhipu_connector.host.secrets import scrub_value
+
+    value = scrub_value(value)
+    if output:
+        with open(output, "w", encoding="utf-8") as file:
+            print_json(value, stream=file)
+        print(f"results written to {output}", file=sys.stderr)
+    else:
+        print_json(value)
+
+
+def workflow_inputs(args: argparse.Namespace, workflow: Any) -> dict[str, Any]:
+    """`--input-file`, `--input`, then `-i name=value`; a value is text for a text input, else JSON."""
+    from zhipu_connector.host.errors import InputValidationError, Problem
+
+    pairs, args.pairs = args.pairs, []
+    inputs = collect_inputs(args)
+    args.pairs = pairs
+    declared = {item.name: item for item in workflow.inputs}
+    problems: list[Problem] = []
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            problems.append(Problem("-i", f"{pair!r} is not NAME=VALUE"))
+            continue
+        item = declared.get(name)
+        if item is not None and item.json_type == "string":
+            inputs[name] = raw
+            continue
+        try:
+            inputs[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            if item is None:
+                inputs[name] = raw  # reported as an unknown input by the checks
+            else:
+                problems.append(Problem(f"inputs.{name}", f"{item.title} must be {item.type.upper()} written as JSON, not {raw!r}"))
+    if problems:
+        raise InputValidationError(problems)
+    return inputs
+
+
+def workflow_connections(args: argparse.Namespace, host: Any, workflow: Any) -> dict[str, Any]:
+    """Connection values for each component the workflow uses that needs one.
+
+    The connection options (`--token`, `--base-url`, `--jwt`, `-c`) apply to each such
+    component, on top of its entry in `--connections FILE`.
+    """
+    from zhipu_connector.host.errors import ConnectorError
+
+    from_file: dict[str, Any] = {}
+    if args.connections:
+        from zhipu_connector.definition.yaml_source import YamlError, read_yaml
+        from zhipu_connector.host.errors import ConnectionValidationError, Problem
+
+        try:
+            from_file = read_yaml(Path(args.connections).read_text(encoding="utf-8")).data or {}
+        except (OSError, YamlError) as error:
+            raise ConnectionValidationError([Problem("--connections", f"cannot read {args.connections}: {error}")]) from None
+        if not isinstance(from_file, dict) or not all(isinstance(v, dict) for v in from_file.values()):
+            raise ConnectionValidationError([Problem("--connections", "must be an object of objects: {component: {key: value}}")])
+    connections: dict[str, Any] = {}
+    for task in workflow.tasks:
+        task_type = task.task_type
+        if task_type is None or task_type.component in connections:
+            continue
+        try:
+            component = host.component(task_type.component)
+        except ConnectorError:
+            continue  # reported by the checks
+        if component.connection is None:
+            continue
+        connections[component.name] = {**from_file.get(component.name, {}), **connection_values(args, component)}
+    return connections
+
+
+class TaskPrinter:
+    """Shows each task on a stream as it starts, finishes, is retried or fails."""
+
+    def __init__(self, stream: IO[str], *, show_output: bool = False, width: int = 400) -> None:
+        self.stream = stream
+        self.show_output = show_output
+        self.width = width
+
+    def __call__(self, event: Any) -> None:
+        task = event.task
+        if event.kind == "start":
+            title = f" — {task.label}" if task.label else ""
+            again = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+            self._print(f"[{event.index + 1}/{event.total}] {task.name} {task.type}{title}{again}")
+        elif event.kind == "finish":
+            self._print(f"      done in {event.seconds:.2f} s")
+            for warning in event.warnings:
+                self._print(f"      warning: {warning}")
+            if self.show_output:
+                self._print(f"      output: {self._preview(event.output)}")
+        elif event.kind == "retry":
+            self._print(f"      failed, retrying in {event.seconds:g} s: {_first_line(event.error)}")
+        elif event.kind == "fail":
+            self._print(f"      failed: {_first_line(event.error)}")
+
+    def _preview(self, value: Any) -> str:
+        from zhipu_connector.host.secrets import scrub
+
+        text = scrub(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        text = " ".join(text.split())
+        return text if len(text) <= self.width else text[: self.width - 1] + "…"
+
+    def _print(self, text: str) -> None:
+        from zhipu_connector.host.secrets import scrub
+
+        print(scrub(text), file=self.stream, flush=True)
+
+
+def _first_line(error: Any) -> str:
+    return str(error).splitlines()[0] if error is not None else ""
+
+
+# ---------------------------------------------------------------- batch
+
+
+def batch_arguments(parser: argparse.ArgumentParser) -> None:
+    from zhipu_connector.workflow.batch import DEFAULT_CONCURRENCY
+
+    parser.add_argument("action", help="action key: ask, createImage, or COMPONENT.ACTION (e.g. core.download)")
+    parser.add_argument("--rows", required=True, metavar="FILE.jsonl", help="one JSON object of inputs per line")
+    parser.add_argument("--out", required=True, metavar="RESULTS.jsonl", help="results, one line per row; rows already there are skipped")
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N", help=f"rows in flight at once (default {DEFAULT_CONCURRENCY})")
+    parser.add_argument("--retry-errors", action="store_true", help="run again the rows whose result is an error")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+    add_connection_arguments(parser)
+
+
+def batch_command(args: argparse.Namespace) -> int:
+    from zhipu_connector.host.host import default_host
+    from zhipu_connector.workflow.batch import BatchStop, run_batch
+    from zhipu_connector.workflow.progress import make_progress
+
+    configure_logging()
+    component, action = split_action(args.action)
+    host = default_host()
+    bound = host.action(component, action)
+    connection = host.connection(component, connection_values(args, bound.component)) if bound.connections.required else None
+    progress = None if args.no_progress else make_progress(sys.stderr)
+
+    async def main() -> Any:
+        stop = BatchStop()
+        summary = await run_batch(
+            host, component, action, args.rows, args.out,
+            concurrency=args.concurrency, connection=connection, progress=progress,
+            retry_errors=args.retry_errors, stop=stop, handle_signals=True,
+        )
+        return summary, stop
+
+    summary, stop = asyncio.run(main())
+    print(summary.describe(args.out), file=sys.stderr)
+    if summary.interrupted:
+        print(f"stopped: rows in flight were {'cancelled' if stop.cancelling.is_set() else 'finished'}; run the same command again to do the rest", file=sys.stderr)
+        number = stop.signal_number or signal.SIGINT
+        return EXIT_INTERRUPTED if number == signal.SIGINT else 128 + int(number)
+    return EXIT_FAILED if summary.failed else 0
+
+
+# ---------------------------------------------------------------- demo
+
+
+def demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output-dir", metavar="DIR", help="where the workflows save files (default: a new temporary directory)")
+    parser.add_argument("--workflow", action="append", default=[], metavar="NAME", help="run only this example (file name, with or without extension); repeatable")
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    from zhipu_connector.workflow.demo import run_demo
+
+    _show_core_log()
+    return run_demo(output_dir=args.output_dir, only=args.workflow, stream=sys.stdout)
