@@ -25,7 +25,7 @@ _PACKAGE = Path(__file__).resolve().parent
 # The code whose output is cached: an edit to any of these makes every old entry unreachable.
 _INTERPRETERS = (
     "definition/models.py", "definition/loader.py", "definition/rules.py", "definition/json_schema.py",
-    "definition/yaml_source.py", "definition/conditions.py", "host/validation.py", "cache.py",
+    "definition/yaml_source.py", "definition/conditions.py", "host/validation.py", "host/plugins.py", "cache.py",
 )
 _code_stamp: str | None = None
 

@@ -63,8 +63,9 @@ def test_schema_of_inputs_and_output(capsys):
     schema = json.loads(out)
     assert schema["properties"]["temperature"] == {
         "type": "number", "title": "Temperature", "description": schema["properties"]["temperature"]["description"],
-        "minimum": 0, "maximum": 1, "default": 1.0,
+        "minimum": 0, "maximum": 1,
     }
+    assert schema["required"] == ["model"]
     status, out, _ = run_cli(capsys, "schema", "createImage", "--output-schema")
     assert json.loads(out)["properties"]["data"]["items"]["required"] == ["url"]
     status, _, err = run_cli(capsys, "schema", "paint")

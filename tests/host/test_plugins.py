@@ -82,7 +82,7 @@ class FakeEntryPoint:
     group = "zhipu_connector.plugins"
 
     def __init__(self, name, dist, plugin):
-        self.name, self.value = name, f"{name}:plugin"
+        self.name, self.value = name, "connectors.echo"
         self.dist = types.SimpleNamespace(name=dist, metadata={"name": dist}, version="1")
         self._plugin = plugin
 
@@ -92,7 +92,11 @@ class FakeEntryPoint:
 
 @pytest.fixture
 def installed_echo(monkeypatch):
-    """Pretend a distribution `echo-connector` is installed with an entry point."""
+    """Pretend a distribution `echo-connector` is installed with an entry point.
+
+    The start-up cache is off here: these tests are about discovery, not about its cache.
+    """
+    monkeypatch.setenv("ZHIPU_CONNECTOR_NO_CACHE", "1")
     entry = FakeEntryPoint("echo", "echo-connector", echo)
     import importlib.metadata as metadata
 
@@ -126,3 +130,27 @@ def test_every_hook_is_documented():
     assert hooks == ["register_connectors"]
     headings = set(re.findall(r"^## `?(\w+)", DOCS.read_text(), flags=re.M))
     assert set(hooks) <= headings
+
+
+def test_the_entry_point_scan_is_cached_until_a_folder_changes(tmp_path, monkeypatch):
+    import importlib.metadata as metadata
+
+    from zhipu_connector.host import plugins
+
+    monkeypatch.setenv("ZHIPU_CONNECTOR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("ZHIPU_CONNECTOR_NO_CACHE", raising=False)
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setattr("sys.path", [str(site)])
+    scans = []
+    entries = [FakeEntryPoint("echo", "echo-connector", echo)]
+    monkeypatch.setattr(metadata, "entry_points", lambda **params: scans.append(1) or entries)
+    assert plugins.installed_entry_points() == [("echo", "connectors.echo", "echo-connector")]
+    assert plugins.installed_entry_points() == [("echo", "connectors.echo", "echo-connector")]
+    assert len(scans) == 1
+    (site / "new_distribution-1.0.dist-info").mkdir()  # what an install does to the folder
+    import os
+    os.utime(site, ns=(1, os.stat(site).st_mtime_ns + 1_000_000))
+    entries.clear()
+    assert plugins.installed_entry_points() == []
+    assert len(scans) == 2

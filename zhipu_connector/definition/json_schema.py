@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from zhipu_connector.definition.models import Action, Property
+from zhipu_connector.definition.models import Action, Component, Property
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -116,3 +116,20 @@ def output_schema(action: Action, *, component: str = "") -> dict[str, Any]:
 def _whole(number: float) -> float | int:
     """1.0 as 1, so the published schema reads as written."""
     return int(number) if float(number).is_integer() else number
+
+
+def derive_all(component: Component) -> dict[str, Any]:
+    """Every schema the host needs: each action's input and output, each authorization's."""
+    return {
+        "actions": {
+            action.name: {
+                "input": input_schema(action, component=component.name),
+                "output": output_schema(action, component=component.name),
+            }
+            for action in component.actions
+        },
+        "connections": {
+            auth.name: object_schema(auth.properties, defaults_applied=True)
+            for auth in (component.connection.authorizations if component.connection else ())
+        },
+    }

@@ -11,11 +11,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from zhipu_connector.definition.models import Component
-from zhipu_connector.definition.rules import check_component
-from zhipu_connector.definition.yaml_source import MAX_BYTES, YamlDocument, YamlError, read_yaml
 from zhipu_connector.host.errors import DefinitionError, Problem
 from zhipu_connector.resources import load_schema
+
+if TYPE_CHECKING:
+    from zhipu_connector.definition.yaml_source import YamlDocument
+
+MAX_BYTES = 1024 * 1024
+"""A definition is a few hundred lines; anything over 1 MiB is a mistake or an attack."""
 
 SCHEMA_NAME = "component.schema.json"
 
@@ -49,6 +55,10 @@ def parse_component(text: str | bytes, *, subject: str = "definition") -> Compon
 
 
 def _parse(text: str | bytes, subject: str) -> Component:
+    """The checks themselves; imported here, so a start served from the cache never loads them."""
+    from zhipu_connector.definition.rules import check_component
+    from zhipu_connector.definition.yaml_source import YamlError, read_yaml
+
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -63,6 +73,7 @@ def _parse(text: str | bytes, subject: str) -> Component:
         component = Component.model_validate(document.data)
         problems = [_with_line(p, document) for p in check_component(component)]
         if not problems:
+            component.derived_schemas()  # derived now, so the cached entry carries them
             return component
     raise DefinitionError(problems, subject=subject)
 
@@ -74,7 +85,7 @@ def _validator() -> Any:
     return Draft202012Validator(load_schema(SCHEMA_NAME), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def schema_problems(document: YamlDocument) -> list[Problem]:
+def schema_problems(document: "YamlDocument") -> list[Problem]:
     """Every breach of the definition format's JSON Schema, located and worded for people."""
     described = (_describe(error, document.data) for error in _validator().iter_errors(document.data))
     problems = [_with_line(problem, document) for problem in described if problem is not None]
@@ -134,7 +145,7 @@ def _parent_of(root: Any, path: list[Any]) -> Any:
     return node if path else root
 
 
-def _with_line(problem: Problem, document: YamlDocument) -> Problem:
+def _with_line(problem: Problem, document: "YamlDocument") -> Problem:
     line = document.line_of(problem.location)
     if line is None or problem.message.startswith("line "):
         return problem

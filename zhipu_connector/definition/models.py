@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 from pydantic.alias_generators import to_camel
 
 PropertyType = Literal["STRING", "INTEGER", "NUMBER", "BOOLEAN", "ARRAY", "OBJECT", "DATE", "DATE_TIME", "TIME", "NULL"]
@@ -148,6 +148,19 @@ class Component(_Model):
     actions: tuple[Action, ...]
 
     _named_actions = field_validator("actions", mode="before")(_named)
+    _schemas: dict[str, Any] | None = PrivateAttr(default=None)
+
+    def derived_schemas(self) -> dict[str, Any]:
+        """The JSON Schemas derived from the property tables, made once per component.
+
+        They travel with the component through the start-up cache, so a start neither
+        derives them again nor imports what deriving needs (the condition parser).
+        """
+        if self._schemas is None:
+            from zhipu_connector.definition.json_schema import derive_all
+
+            self._schemas = derive_all(self)
+        return self._schemas
 
     def action(self, name: str) -> Action:
         for action in self.actions:

@@ -22,7 +22,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
 MAX_BYTES = 1024 * 1024
-"""A definition is a few hundred lines; anything over 1 MiB is a mistake or an attack."""
+"""A YAML document of ours is a few hundred lines; anything over 1 MiB is a mistake or an attack."""
 
 _SCALAR_CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used
 _TEXT_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from zhipu_connector.definition.json_schema import object_schema
 from zhipu_connector.definition.models import Authorization, Component
 from zhipu_connector.host.errors import ConnectionValidationError, Problem
 from zhipu_connector.host.secrets import MASK, Secret
@@ -54,8 +53,9 @@ class ConnectionFactory:
         self.component = component
         self._auths: dict[str, tuple[Authorization, CompiledSchema]] = {}
         if component.connection:
+            schemas = component.derived_schemas()["connections"]
             for auth in component.connection.authorizations:
-                self._auths[auth.name] = (auth, CompiledSchema(object_schema(auth.properties, defaults_applied=True)))
+                self._auths[auth.name] = (auth, CompiledSchema(schemas[auth.name]))
 
     @property
     def required(self) -> bool:

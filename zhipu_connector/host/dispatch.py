@@ -7,7 +7,6 @@ Nothing reaches a handler, and so nothing is sent anywhere, unless every input i
 
 from __future__ import annotations
 
-import asyncio
 from collections import ChainMap
 from typing import Any, Mapping
 
@@ -39,6 +38,8 @@ def run_bound(
         if handler.run is not None:
             result = handler.run(values, connection, context)
         else:
+            import asyncio  # only here: importing it costs a start ~10 ms
+
             result = asyncio.run(handler.arun(values, connection, context))  # type: ignore[misc]
     except ConnectorError:
         raise
@@ -61,6 +62,8 @@ async def arun_bound(
         if handler.arun is not None:
             result = await handler.arun(values, connection, context)
         else:
+            import asyncio
+
             result = await asyncio.to_thread(handler.run, values, connection, context)  # type: ignore[arg-type]
     except ConnectorError:
         raise

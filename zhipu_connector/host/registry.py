@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from zhipu_connector.definition.json_schema import input_schema, output_schema
 from zhipu_connector.definition.models import Action, Component, Property
 from zhipu_connector.host.connection import ConnectionFactory
 from zhipu_connector.host.errors import PluginError, UnknownActionError
@@ -104,14 +103,15 @@ class Registry:
         if unknown:
             raise PluginError(f"{component.name}: handler(s) for undeclared action(s) {', '.join(unknown)}")
         connections = ConnectionFactory(component)
+        schemas = component.derived_schemas()["actions"]
         bound = {
             action.name: BoundAction(
                 component=component,
                 action=action,
                 handler=ActionHandler.of(handlers[action.name]),
                 connections=connections,
-                input_schema=input_schema(action, component=component.name),
-                output_schema=output_schema(action, component=component.name),
+                input_schema=schemas[action.name]["input"],
+                output_schema=schemas[action.name]["output"],
             )
             for action in component.actions
         }

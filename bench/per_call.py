@@ -1,0 +1,106 @@
+"""Client-side cost of one Ask, in-process: every row talks to the same `httpx.MockTransport`.
+
+The transport answers a fixed chat reply at once, so what is measured is only what each
+client does around the HTTP exchange: building the request, validating, parsing the answer.
+Rows: host dispatch (input and output validation included); a bare `httpx.Client.post` +
+`.json()` of the same body; the official `zhipuai` SDK; the `openai` client pointed at the same
+URL. Rounds interleave the rows, and each ratio is taken within its round.
+Target: host dispatch ≤ 1.5× bare httpx.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from typing import Any, Callable
+
+import httpx
+
+from common import Row, arguments, print_table, save
+
+BASE_URL = "http://emulator.invalid/api/paas/v4"
+KEY = "bench1234.benchsecretvalue"
+MESSAGES = [{"role": "user", "content": "Write one sentence about lighthouses."}]
+REPLY = json.dumps({
+    "id": "8311", "request_id": "bench", "created": 1735689600, "model": "glm-4-flash",
+    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Lighthouses guide ships home."}}],
+    "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14},
+}).encode()
+
+
+def answer(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, content=REPLY, headers={"content-type": "application/json"})
+
+
+def bare_httpx() -> Callable[[], Any]:
+    client = httpx.Client(transport=httpx.MockTransport(answer))
+    headers = {"Authorization": f"Bearer {KEY}"}
+    body = {"model": "glm-4-flash", "messages": MESSAGES}
+    return lambda: client.post(f"{BASE_URL}/chat/completions", json=body, headers=headers).json()["choices"][0]["message"]["content"]
+
+
+def host_dispatch() -> Callable[[], Any]:
+    from zhipu_connector.host.host import default_host
+    from zhipu_connector.zhipu import connections
+
+    connections.configure(transport_factory=lambda kind: httpx.MockTransport(answer))
+    host = default_host()
+    connection = host.connection("zhipu", {"token": KEY, "baseUrl": BASE_URL})
+    inputs = {"model": "glm-4-flash", "messages": MESSAGES}
+    return lambda: host.run_action("zhipu", "ask", inputs, connection)
+
+
+def zhipuai_sdk() -> Callable[[], Any]:
+    from zhipuai import ZhipuAI
+
+    client = ZhipuAI(api_key=KEY, base_url=BASE_URL, http_client=httpx.Client(transport=httpx.MockTransport(answer)))
+    return lambda: client.chat.completions.create(model="glm-4-flash", messages=MESSAGES).choices[0].message.content
+
+
+def openai_client() -> Callable[[], Any]:
+    from openai import OpenAI
+
+    client = OpenAI(api_key=KEY, base_url=BASE_URL, http_client=httpx.Client(transport=httpx.MockTransport(answer)))
+    return lambda: client.chat.completions.create(model="glm-4-flash", messages=MESSAGES).choices[0].message.content
+
+
+ROWS: dict[str, Callable[[], Callable[[], Any]]] = {
+    "bare httpx.Client.post + .json()": bare_httpx,
+    "zhipu-connector host dispatch": host_dispatch,
+    "official zhipuai SDK": zhipuai_sdk,
+    "openai client, same URL": openai_client,
+}
+
+
+def per_call_us(call: Callable[[], Any], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        call()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
+    calls, rounds = (50, 2) if args.quick else (3000, 7)
+    prepared = {name: make() for name, make in ROWS.items()}
+    for call in prepared.values():  # every row answers the same text, and is warmed up
+        assert "Lighthouses" in call()
+        per_call_us(call, min(calls, 200))
+    timings: dict[str, list[float]] = {name: [] for name in prepared}
+    for _ in range(rounds):
+        for name, call in prepared.items():
+            timings[name].append(per_call_us(call, calls))
+    bare = timings["bare httpx.Client.post + .json()"]
+    rows = []
+    for name, values in timings.items():
+        ratio = statistics.median(v / b for v, b in zip(values, bare))
+        rows.append(Row(name, statistics.median(values), "µs/call", f"{ratio:.2f}× bare httpx", {"ratio": ratio}))
+    ours = rows[1].extra["ratio"]
+    checks = [(f"host dispatch {ours:.2f}× bare httpx ≤ 1.5×", ours <= 1.5)]
+    print_table(f"Client-side cost of one Ask ({calls} calls × {rounds} rounds, MockTransport)", rows, checks)
+    save("per_call", rows, checks, args.json)
+
+
+if __name__ == "__main__":
+    main()
