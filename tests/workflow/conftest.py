@@ -17,6 +17,20 @@ def workflow_host():
 
 
 @pytest.fixture(autouse=True)
+def _own_logging_setup():
+    """The commands set up logging on a stream of the moment; leave no handler on a closed one."""
+    import logging
+
+    logger, core = logging.getLogger("zhipu_connector"), logging.getLogger("zhipu_connector.core.logger")
+    saved = (list(logger.handlers), logger.propagate, logger.level, core.level)
+    logger.handlers.clear()
+    yield
+    logger.handlers[:] = saved[0]
+    logger.propagate, logger.level = saved[1], saved[2]
+    core.setLevel(saved[3])
+
+
+@pytest.fixture(autouse=True)
 def _fresh_test_connectors():
     from workflow import flaky
 

@@ -33,7 +33,7 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol
 
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
-from zhipu_connector.host.errors import ConnectorError, InputValidationError, Problem
+from zhipu_connector.host.errors import ActionCancelledError, ConnectorError, InputValidationError, Problem
 from zhipu_connector.host.host import Host
 from zhipu_connector.host.secrets import scrub_value
 
@@ -88,8 +88,9 @@ class BatchStop:
         self.stopping = asyncio.Event()
         self.cancelling = asyncio.Event()
         self.signal_number: int | None = None
-        self.thread_event = threading.Event()  # tells sync handlers in worker threads
+        self.thread_event = threading.Event()  # the handlers' ActionContext.cancel_event
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._cooperative = False
 
     def request(self, signal_number: int | None = None) -> None:
         if self.signal_number is None:
@@ -98,9 +99,21 @@ class BatchStop:
             self.stopping.set()
             return
         self.cancelling.set()
+        self._cancel_rows()
+
+    def _cancel_rows(self) -> None:
+        """Cancel the rows in flight.
+
+        A sync handler runs in a worker thread that asyncio cannot stop: cancelling its task
+        would only drop its result, and a file it finished writing would have no result line.
+        So such rows are asked through their context's cancel event, and either finish (their
+        line is written) or raise `ActionCancelledError` (nothing is written). Async handlers'
+        tasks are cancelled outright.
+        """
         self.thread_event.set()
-        for task in list(self._in_flight):
-            task.cancel()
+        if not self._cooperative:
+            for task in list(self._in_flight):
+                task.cancel()
 
 
 # ---------------------------------------------------------------- the results file
@@ -310,6 +323,7 @@ async def process_rows(
     """
     done = done or DoneRows()
     stop = stop or BatchStop()
+    stop._cooperative = host.action(component, action).handler.arun is None
     summary = BatchSummary()
     began = time.perf_counter()
     slots = asyncio.Semaphore(concurrency)
@@ -323,6 +337,8 @@ async def process_rows(
             record: dict[str, Any] = {"row": row, "output": output}
         except asyncio.CancelledError:
             raise  # nothing is written: the row runs again next time
+        except ActionCancelledError:
+            return  # stopped before it finished: nothing is written, the row runs again next time
         except ConnectorError as error:
             record = {"row": row, "error": scrub_value(error.to_dict())}
         except Exception as error:  # a bug must not sink the other rows; it is reported on its row
@@ -364,10 +380,8 @@ async def process_rows(
             task.add_done_callback(release)
         if in_flight:
             await asyncio.gather(*in_flight, return_exceptions=True)
-    except asyncio.CancelledError:  # our caller was cancelled: cancel the rows, write nothing more
-        stop.thread_event.set()
-        for task in list(in_flight):
-            task.cancel()
+    except asyncio.CancelledError:  # our caller was cancelled: cancel the rows, then stop
+        stop._cancel_rows()
         await asyncio.gather(*in_flight, return_exceptions=True)
         raise
     summary.interrupted = summary.interrupted or stop.stopping.is_set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,11 @@ async def nap(inputs: dict[str, Any], connection: Any, context: Any) -> dict[str
     return result
 
 
+def snooze(inputs: dict[str, Any], connection: Any, context: Any) -> int:
+    time.sleep(inputs["seconds"])
+    return inputs["id"]
+
+
 @hookimpl
 def register_connectors(register: Any) -> None:
-    register(DEFINITION, {"sometimes": sometimes, "nap": nap})
+    register(DEFINITION, {"sometimes": sometimes, "nap": nap, "snooze": snooze})
