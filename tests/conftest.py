@@ -41,3 +41,16 @@ def private_cache(tmp_path_factory):
     import os
 
     os.environ["ZHIPU_CONNECTOR_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(autouse=True)
+def restore_package_logger():
+    """Commands run in-process configure the package's logger; give each test a clean one."""
+    import logging
+
+    logger = logging.getLogger("zhipu_connector")
+    level, handlers, propagate = logger.level, list(logger.handlers), logger.propagate
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+    logger.propagate = propagate

@@ -341,19 +341,30 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def configure_logging(level: int | None = None) -> None:
-    """Warnings (and secrets-masked messages) on stderr for every command that runs actions."""
+    """Warnings (secrets masked) on stderr for every command that runs actions."""
     import logging
 
     from zhipu_connector.host.secrets import ScrubbingFilter
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(ScrubbingFilter())
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    root = logging.getLogger("zhipu_connector")
-    if not any(isinstance(f, ScrubbingFilter) for h in root.handlers for f in h.filters):
-        root.addHandler(handler)
-    root.setLevel(level or logging.WARNING)
-    root.propagate = False
+    class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+        """Writes to whatever `sys.stderr` is at the time, not the stream of the first call."""
+
+        @property  # type: ignore[override]
+        def stream(self) -> Any:
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, value: Any) -> None:
+            pass
+
+    logger = logging.getLogger("zhipu_connector")
+    if not any(getattr(h, "zhipu_connector_cli", False) for h in logger.handlers):
+        handler = CurrentStderrHandler()
+        handler.zhipu_connector_cli = True  # type: ignore[attr-defined]
+        handler.addFilter(ScrubbingFilter())
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level or logging.WARNING)
 
 
 Command = Callable[[argparse.Namespace], int]

@@ -43,6 +43,9 @@ def test_the_wheel_ships_the_definition_and_schemas(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "zhipu_connector/_data/connector.yaml" in names
     assert "zhipu_connector/_data/schemas/component.schema.json" in names
+    assert "zhipu_connector/_data/schemas/workflow.schema.json" in names
+    assert any(n.startswith("zhipu_connector/_data/examples/workflows/") for n in names)
+    assert "zhipu_connector/core/core.yaml" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "zhipu-connector = zhipu_connector.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
