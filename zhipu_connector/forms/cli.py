@@ -87,16 +87,13 @@ def serve_command(args: argparse.Namespace) -> int:
     _log_uvicorn()
     host = default_host()
     with ExitStack() as stack:
-        preset = connection_values(args)
-        if args.emulator:
-            preset = {**preset, **_start_emulator(stack)}
+        emulator = _start_emulator(stack) if args.emulator else {}
+        presets = {
+            c.name: {**connection_values(args, c), **_applicable(c, emulator)} for c in host.components if c.connection
+        }
         listener = listen(args.host, args.port)
         port = listener.getsockname()[1]
-        app = FormServer(
-            host,
-            connection_defaults={c.name: _applicable(c, preset) for c in host.components if c.connection},
-            allowed_hosts=None if args.allow_remote else loopback_hosts(port),
-        )
+        app = FormServer(host, connection_defaults=presets, allowed_hosts=None if args.allow_remote else loopback_hosts(port))
         print(f"Forms at {base_url(listener)}/ (Ctrl+C to stop)", flush=True)
         serve_forever(app, listener)
     return 0
@@ -109,19 +106,22 @@ def _start_emulator(stack: ExitStack) -> dict[str, Any]:
     demo_key = f"demo{secrets.token_hex(4)}.{secrets.token_urlsafe(24)}"
     url = stack.enter_context(running_emulator(EmulatorConfig(api_keys=frozenset({demo_key}))))
     print(f"Emulator at {url} (its demo key is the page's default connection)", flush=True)
-    return {"baseUrl": url, "token": demo_key}
+    return {"baseUrl": url, "key": demo_key}
 
 
-def _applicable(component: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """The preset values a component's first authorization declares."""
-    declared = {p.name for p in component.connection.authorizations[0].properties}
-    return {key: value for key, value in values.items() if key in declared}
+def _applicable(component: Any, emulator: dict[str, Any]) -> dict[str, Any]:
+    """The emulator's URL and demo key, for a connection that has a `baseUrl` and a secret."""
+    properties = {p.name: p for p in component.connection.authorizations[0].properties}
+    secret = next((name for name, prop in properties.items() if prop.secret), None)
+    if not emulator or "baseUrl" not in properties or secret is None:
+        return {}
+    return {"baseUrl": emulator["baseUrl"], secret: emulator["key"]}
 
 
 def _log_uvicorn() -> None:
-    """uvicorn's lines (startup, one per request: method, path, status) through the scrubbing handler."""
+    """uvicorn's own lines (a port in use, a crash) through the same scrubbing handler."""
     root = logging.getLogger("zhipu_connector")
-    for name in ("uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn.error",):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
         logger.propagate = False

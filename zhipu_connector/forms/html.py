@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from html import escape
 from importlib import resources
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from zhipu_connector.definition.models import Component
 from zhipu_connector.forms.hints import field_hint
@@ -62,9 +62,12 @@ def form_html(form: Form, *, secret_placeholders: dict[str, str] | None = None, 
     return "\n".join(part for part in parts if part)
 
 
-def component_html(component: Component, *, secret_placeholders: dict[str, str] | None = None, runnable: bool = False) -> str:
-    """A component's connection form and each action's form, each in its own card."""
-    connection, actions = component_forms(component)
+def component_html(
+    component: Component, *, connection: Form | None = None, secret_placeholders: dict[str, str] | None = None, runnable: bool = False
+) -> str:
+    """A component's connection form (by default the definition's) and each action's form, each in its own card."""
+    default_connection, actions = component_forms(component)
+    connection = connection or default_connection
     parts = [f'<section class="zc-component" data-component="{escape(component.name)}">']
     parts.append(f'<header class="zc-component-header"><h1>{escape(component.title)}</h1>')
     if component.description:
@@ -82,10 +85,25 @@ def component_html(component: Component, *, secret_placeholders: dict[str, str] 
     return "\n".join(parts)
 
 
-def page(components: Sequence[Component], *, api: str, secret_placeholders: dict[str, dict[str, str]] | None = None, static: str = "/static") -> str:
-    """The served page: every component's forms, wired to the server's API at `api`."""
+def page(
+    components: Sequence[Component],
+    *,
+    api: str,
+    connections: Mapping[str, Form] | None = None,
+    secret_placeholders: Mapping[str, dict[str, str]] | None = None,
+    static: str = "/static",
+) -> str:
+    """The served page: every component's forms, wired to the server's API at `api`.
+
+    `connections` replaces a component's connection form (one with the server's defaults);
+    `secret_placeholders` says which secrets the server holds, per component.
+    """
     placeholders = secret_placeholders or {}
-    body = "\n".join(component_html(c, secret_placeholders=placeholders.get(c.name), runnable=True) for c in components)
+    chosen = connections or {}
+    body = "\n".join(
+        component_html(c, connection=chosen.get(c.name), secret_placeholders=placeholders.get(c.name), runnable=True)
+        for c in components
+    )
     head = (
         f'<link rel="stylesheet" href="{escape(static)}/forms.css">\n'
         f'<script src="{escape(static)}/forms.js" defer></script>'

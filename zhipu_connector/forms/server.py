@@ -105,7 +105,8 @@ class FormServer:
         self.connection_defaults = {name: dict(values) for name, values in (connection_defaults or {}).items()}
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts) if allowed_hosts is not None else None
         self.max_body = max_body
-        self._page = page(self.components, api="/api", secret_placeholders=self._secret_placeholders()).encode()
+        connections = {c.name: form for c in self.components if (form := self.connection_form(c)) is not None}
+        self._page = page(self.components, api="/api", connections=connections, secret_placeholders=self._secret_placeholders()).encode()
         self._forms = json.dumps(self._forms_document(), ensure_ascii=False).encode()
         self._static = {name: static_text(name).encode() for name in STATIC_TYPES}
 

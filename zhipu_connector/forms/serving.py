@@ -64,17 +64,18 @@ def quiet_uvicorn_logs() -> None:
             logger.addFilter(ScrubbingFilter())
 
 
-def _server(app: Any, *, access_log: bool) -> Any:
+def _server(app: Any) -> Any:
+    """uvicorn without its access log: the app logs each request itself (method, path, status, time)."""
     import uvicorn
 
     quiet_uvicorn_logs()
-    config = uvicorn.Config(app, log_config=None, access_log=access_log, lifespan="off", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1)
     return uvicorn.Server(config)
 
 
 def serve_forever(app: Any, listener: socket.socket) -> None:
     """Serve until interrupted (Ctrl+C)."""
-    server = _server(app, access_log=True)
+    server = _server(app)
     try:
         server.run(sockets=[listener])
     finally:
@@ -84,7 +85,7 @@ def serve_forever(app: Any, listener: socket.socket) -> None:
 @contextmanager
 def running_server(app: Any, listener: socket.socket) -> Iterator[str]:
     """Serve `app` on `listener` in a background thread; yield the base URL; stop on exit."""
-    server = _server(app, access_log=True)
+    server = _server(app)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="zhipu-forms", daemon=True)
     thread.start()
     try:
