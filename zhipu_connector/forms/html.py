@@ -113,7 +113,9 @@ def page(
 
 def standalone_page(form: Form) -> str:
     """One form as a self-contained page (assets inlined): it shows fields and conditions, runs nothing."""
-    head = f"<style>\n{static_text('forms.css')}\n</style>\n<script>\n{static_text('forms.js')}\n</script>"
+    script = static_text("forms.js").replace("</", "<\\/")  # nothing in it may close the element early
+    style = static_text("forms.css").replace("</", "<\\/")
+    head = f"<style>\n{style}\n</style>\n<script>\n{script}\n</script>"
     return _document(form.title, head, f'<article class="zc-card">{form_html(form)}</article>', api=None)
 
 

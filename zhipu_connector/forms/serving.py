@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from zhipu_connector.host.errors import ConnectorError
-from zhipu_connector.host.secrets import ScrubbingFilter
+from zhipu_connector.host.log_filter import ScrubbingFilter
 
 START_TIMEOUT = 10.0
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
