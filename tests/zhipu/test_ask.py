@@ -156,6 +156,11 @@ def test_each_option_alone_adds_exactly_its_field(host, emulator, key, value, fi
     assert body == expected and no_nulls(body)
 
 
+def test_a_whole_float_max_tokens_is_sent_as_an_integer(host, emulator):
+    ask(host, {"model": "glm-4-flash", "messages": HELLO, "maxTokens": 100.0})
+    assert emulator.bodies[0]["max_tokens"] == 100 and type(emulator.bodies[0]["max_tokens"]) is int
+
+
 def test_an_empty_stop_list_is_not_sent(host, emulator):
     ask(host, {"model": "glm-4-flash", "messages": HELLO, "stop": []})
     assert "stop" not in emulator.bodies[0]

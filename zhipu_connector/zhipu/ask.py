@@ -67,7 +67,11 @@ def chat_body(inputs: Mapping[str, Any], request_id: str) -> dict[str, Any]:
         value = inputs.get(key)
         if value is None or (key == "stop" and not value):
             continue
-        body[field] = list(value) if key == "stop" else value
+        if key == "stop":
+            value = list(value)
+        elif key == "maxTokens" and isinstance(value, float):
+            value = int(value)  # JSON Schema's integer admits 100.0; the API wants 100
+        body[field] = value
     body.setdefault("request_id", request_id)
     return body
 
