@@ -344,7 +344,7 @@ def configure_logging(level: int | None = None) -> None:
     """Warnings (secrets masked) on stderr for every command that runs actions."""
     import logging
 
-    from zhipu_connector.host.secrets import ScrubbingFilter
+    from zhipu_connector.host.log_filter import ScrubbingFilter
 
     class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """Writes to whatever `sys.stderr` is at the time, not the stream of the first call."""

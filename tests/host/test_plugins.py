@@ -51,6 +51,8 @@ def test_a_component_registered_twice_is_refused():
 
 def test_a_handler_must_be_callable():
     with pytest.raises(PluginError, match="is not callable"):
+        ActionHandler.of(42)
+    with pytest.raises(PluginError, match="is not of the form 'module:function'"):
         ActionHandler.of("not a function")
     with pytest.raises(PluginError, match="needs run, arun or both"):
         ActionHandler.of(ActionHandler())
@@ -132,7 +134,7 @@ def test_every_hook_is_documented():
     assert set(hooks) <= headings
 
 
-def test_the_entry_point_scan_is_cached_until_a_folder_changes(tmp_path, monkeypatch):
+def test_the_entry_point_scan_is_cached_until_a_distribution_changes(tmp_path, monkeypatch):
     import importlib.metadata as metadata
 
     from zhipu_connector.host import plugins
@@ -149,8 +151,28 @@ def test_the_entry_point_scan_is_cached_until_a_folder_changes(tmp_path, monkeyp
     assert plugins.installed_entry_points() == [("echo", "connectors.echo", "echo-connector")]
     assert len(scans) == 1
     (site / "new_distribution-1.0.dist-info").mkdir()  # what an install does to the folder
-    import os
-    os.utime(site, ns=(1, os.stat(site).st_mtime_ns + 1_000_000))
     entries.clear()
     assert plugins.installed_entry_points() == []
     assert len(scans) == 2
+
+
+def test_a_named_handler_is_imported_when_its_action_first_runs(monkeypatch):
+    import sys
+
+    monkeypatch.delitem(sys.modules, "connectors.echo_lazy_target", raising=False)
+    handlers = {"shout": ActionHandler(run="connectors.echo:shout", arun="connectors.echo:shout_async"), "broken": "connectors.echo:broken"}
+    host = Host(default_plugins=[], entry_points=False, extra_plugins=[plugin_registering(handlers)])
+    assert host.run_action("echo", "shout", {"text": "hi"}, {"apiKey": "id.secretvalue"}) == {"text": "hi", "length": 2}
+    import asyncio
+
+    result = asyncio.run(host.arun_action("echo", "shout", {"text": "yo"}, {"apiKey": "id.secretvalue"}))
+    assert result == {"text": "yo", "length": 2}
+
+
+def test_a_named_handler_that_cannot_be_found_is_a_plugin_error():
+    handlers = {"shout": "connectors.echo:no_such_function", "broken": "connectors.no_such_module:f"}
+    host = Host(default_plugins=[], entry_points=False, extra_plugins=[plugin_registering(handlers)])
+    with pytest.raises(PluginError, match="'connectors.echo:no_such_function' cannot be loaded"):
+        host.run_action("echo", "shout", {"text": "hi"}, {"apiKey": "id.secretvalue"})
+    with pytest.raises(PluginError, match="'connectors.no_such_module:f' cannot be loaded"):
+        host.run_action("echo", "broken", {}, {"apiKey": "id.secretvalue"})

@@ -5,14 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zhipu_connector.core.download import download
-from zhipu_connector.core.logger import log_message
-from zhipu_connector.core.template import text_template
 from zhipu_connector.host.hookspecs import hookimpl
 
 DEFINITION = Path(__file__).with_name("core.yaml")
+# Named, not imported: each handler module is imported when its action first runs.
+HANDLERS = {
+    "logger": "zhipu_connector.core.logger:log_message",
+    "textTemplate": "zhipu_connector.core.template:text_template",
+    "download": "zhipu_connector.core.download:download",
+}
 
 
 @hookimpl
 def register_connectors(register: Any) -> None:
-    register(DEFINITION, {"logger": log_message, "textTemplate": text_template, "download": download})
+    register(DEFINITION, HANDLERS)

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import logging
+import os
 import threading
-import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from zhipu_connector.host.errors import ActionCancelledError
+
+if TYPE_CHECKING:
+    import logging
 
 
 def new_request_id() -> str:
     """A fresh id (32 hex chars): unique per call, within every provider's 6–64 char rule."""
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
+
+
+def _action_logger() -> "logging.Logger":
+    import logging  # imported on the first call that needs a logger, not at start-up
+
+    return logging.getLogger("zhipu_connector.action")
 
 
 @dataclass(slots=True)
@@ -29,7 +37,7 @@ class ActionContext:
     component: str
     action: str
     request_id: str = field(default_factory=new_request_id)
-    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("zhipu_connector.action"))
+    logger: "logging.Logger" = field(default_factory=_action_logger)
     cancel_event: threading.Event | None = None
     on_partial: Callable[[str], None] | None = None
     warnings: list[str] = field(default_factory=list)

@@ -70,18 +70,25 @@ def installed_entry_points() -> list[tuple[str, str, str | None]]:
     """`(name, module:attribute, distribution)` of every entry point in our group.
 
     Scanning every installed distribution's metadata takes ~10 ms, so the answer is cached
-    under the folders of `sys.path` and their modification times: installing or removing a
-    distribution changes its folder's time, and so the key.
+    under the names and modification times of the distributions' metadata folders found on
+    `sys.path`: installing, upgrading, reinstalling or removing one changes the key.
     """
     from zhipu_connector.cache import cached
 
-    folders = []
+    return cached("entry-points", _distributions_stamp().encode(), _scan_entry_points)
+
+
+def _distributions_stamp() -> str:
+    stamps = []
     for entry in sys.path:
         try:
-            folders.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+            with os.scandir(entry or ".") as listing:
+                for item in listing:
+                    if item.name.endswith((".dist-info", ".egg-info", ".egg-link")):
+                        stamps.append(f"{entry}/{item.name}:{item.stat().st_mtime_ns}")
         except OSError:
             continue
-    return cached("entry-points", "\n".join(folders).encode(), _scan_entry_points)
+    return "\n".join(stamps)
 
 
 def _scan_entry_points() -> list[tuple[str, str, str | None]]:

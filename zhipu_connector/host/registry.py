@@ -25,11 +25,19 @@ class ActionHandler:
     """An action's implementation: a sync function, an async one, or both.
 
     Each has the signature `(inputs, connection, context) -> output`. Dispatch calls the one
-    that matches its caller and bridges to the other when only one is given.
+    that matches its caller and bridges to the other when only one is given. Either may be
+    given as a `"module:function"` string, imported when the action first runs, so that
+    registering a plugin at start-up does not import its handlers' dependencies.
     """
 
-    run: Handler | None = None
-    arun: Handler | None = None
+    run: Handler | str | None = None
+    arun: Handler | str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.run, str):
+            object.__setattr__(self, "run", _deferred(self.run, asynchronous=False))
+        if isinstance(self.arun, str):
+            object.__setattr__(self, "arun", _deferred(self.arun, asynchronous=True))
 
     @classmethod
     def of(cls, handler: "ActionHandler | Handler") -> "ActionHandler":
@@ -37,11 +45,42 @@ class ActionHandler:
             if handler.run is None and handler.arun is None:
                 raise PluginError("an ActionHandler needs run, arun or both")
             return handler
+        if isinstance(handler, str):
+            return cls(run=handler)
         if not callable(handler):
             raise PluginError(f"{handler!r} is not callable")
         if inspect.iscoroutinefunction(handler):
             return cls(arun=handler)
         return cls(run=handler)
+
+
+def _deferred(target: str, *, asynchronous: bool) -> Handler:
+    """A stand-in for the handler named `"module:function"` that imports it on first call."""
+    module_name, _, function_name = target.partition(":")
+    if not module_name or not function_name:
+        raise PluginError(f"handler {target!r} is not of the form 'module:function'")
+    resolved: list[Handler] = []
+
+    def resolve() -> Handler:
+        if not resolved:
+            import importlib
+
+            try:
+                resolved.append(getattr(importlib.import_module(module_name), function_name))
+            except (ImportError, AttributeError) as error:
+                raise PluginError(f"handler {target!r} cannot be loaded: {error}") from error
+        return resolved[0]
+
+    if asynchronous:
+        async def call_async(inputs: Any, connection: Any, context: Any) -> Any:
+            return await resolve()(inputs, connection, context)
+
+        return call_async
+
+    def call(inputs: Any, connection: Any, context: Any) -> Any:
+        return resolve()(inputs, connection, context)
+
+    return call
 
 
 @dataclass(slots=True)

@@ -4,12 +4,12 @@ A connection property declared `secret: true` in a definition reaches handlers a
 printing, logging or repr-ing it shows a mask, and only `reveal()` gives the value, at the one
 place that puts it on the wire. Every `Secret` also registers its value with the process-wide
 `scrub()` so that text from elsewhere — an error body that echoes the key back, a derived JWT
-registered by the client — is masked before it reaches a user.
+registered by the client — is masked before it reaches a user. Log records are masked by
+`zhipu_connector.host.log_filter.ScrubbingFilter`.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from typing import Any
@@ -99,16 +99,3 @@ class Secret:
 
     def __reduce__(self) -> Any:  # never let pickling carry the value somewhere unexpected
         raise TypeError("a Secret cannot be pickled")
-
-
-class ScrubbingFilter(logging.Filter):
-    """A logging filter that masks registered secrets in every record it lets through."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = scrub(message)
-        if cleaned != message or record.args:
-            record.msg, record.args = cleaned, None
-        if record.exc_text:
-            record.exc_text = scrub(record.exc_text)
-        return True

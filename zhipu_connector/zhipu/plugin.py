@@ -1,8 +1,9 @@
 """The Zhipu connector as a plugin: the shipped `connector.yaml` and its two action handlers.
 
 Registered through the same hook a third-party connector uses (it is listed in the host's
-`DEFAULT_PLUGINS`). This module is imported at every start, so it imports only the handler
-modules, which in turn import httpx and the client only when an action first runs.
+`DEFAULT_PLUGINS`). This module is imported at every start, so it names its handlers
+instead of importing them: each handler module, and httpx and the client behind it, is
+imported when its action first runs.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from typing import Any, Callable
 
 from zhipu_connector.host.hookspecs import hookimpl
 from zhipu_connector.host.registry import ActionHandler
-from zhipu_connector.zhipu.ask import arun_ask, run_ask
-from zhipu_connector.zhipu.create_image import arun_create_image, run_create_image
 
 HANDLERS: dict[str, ActionHandler] = {
-    "ask": ActionHandler(run=run_ask, arun=arun_ask),
-    "createImage": ActionHandler(run=run_create_image, arun=arun_create_image),
+    "ask": ActionHandler(run="zhipu_connector.zhipu.ask:run_ask", arun="zhipu_connector.zhipu.ask:arun_ask"),
+    "createImage": ActionHandler(
+        run="zhipu_connector.zhipu.create_image:run_create_image",
+        arun="zhipu_connector.zhipu.create_image:arun_create_image",
+    ),
 }
 
 
