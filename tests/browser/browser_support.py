@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NoReturn
+
+import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -11,6 +14,13 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+
+
+def chromium_unavailable(reason: str) -> NoReturn:
+    """Skip, saying why and how to fix it; fail instead under CI, which installs Chromium."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI installs Chromium, so the browser tests must run there")
+    pytest.skip(f"{reason} (install it with `apt-get install chromium`; with CI set this is a failure)")
 
 
 def serve(app_factory: Callable[[int], Any]) -> Iterator[str]:

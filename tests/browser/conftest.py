@@ -12,24 +12,18 @@ from typing import Any, Iterator
 
 import pytest
 
-from browser.browser_support import CHROMIUM, CHROMIUM_ARGS, serve
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI installs Chromium, so the browser tests must run there")
-    pytest.skip(f"{reason} (install it with `apt-get install chromium`; with CI set this is a failure)")
+from browser.browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_unavailable, serve
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """A fresh headless Chromium (its own empty profile), one per test module."""
     if not os.access(CHROMIUM, os.X_OK):
-        _unavailable(f"Chromium is not installed at {CHROMIUM}")
+        chromium_unavailable(f"Chromium is not installed at {CHROMIUM}")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("Playwright's Python package is not installed")
+        chromium_unavailable("Playwright's Python package is not installed")
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport={"width": 1100, "height": 900},

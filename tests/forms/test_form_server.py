@@ -273,3 +273,25 @@ def test_head_requests_get_headers_only(app):
 def test_the_api_json_is_utf8_and_parses(app):
     response = call(app, "GET", "/api/forms")
     assert json.loads(response.content.decode("utf-8")) == response.json()
+
+
+@pytest.mark.parametrize("inputs", [
+    {"model": 4, "messages": "hello", "temperature": "warm"},
+    {"format": "SIMPLE", "model": "glm-4-flash", "userPrompt": "", "topP": 0, "colour": "red"},
+    {"model": "glm-4-flash", "messages": [{"role": "robot"}], "stop": ["a", "b", "c", "d", "e"]},
+])
+def test_the_page_gets_the_same_messages_as_the_command_line(inputs, capsys):
+    from zhipu_connector.cli import main
+    from zhipu_connector.host.host import Host
+
+    host = Host(default_plugins=["zhipu_connector.zhipu.plugin"], entry_points=False)
+    app = FormServer(host, allowed_hosts=loopback_hosts(PORT))
+    body = {"inputs": inputs, "connection": {"token": "cli4e5f.sameMessagesKey", "baseUrl": "http://127.0.0.1:9"}}
+    response = call(app, "POST", "/api/run/zhipu/ask", json_body=body)
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert main(["run", "ask", "--input", json.dumps(inputs), "--token", "cli4e5f.sameMessagesKey", "--base-url", "http://127.0.0.1:9"]) == 1
+    printed = capsys.readouterr().err
+    assert printed == f"error: {error['message']}\n"
+    for problem in error["problems"]:
+        assert f"  - {problem['location']}: {problem['message']}" in printed
