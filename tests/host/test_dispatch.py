@@ -130,3 +130,9 @@ def test_a_checked_connection_can_be_reused(echo_host):
     for _ in range(3):
         run(echo_host, {"text": "x"}, connection=connection)
     assert echo.calls[-1]["connection"] is connection
+
+
+def test_whole_floats_reach_the_handler_as_integers(echo_host):
+    run(echo_host, {"text": "ab", "times": 2.0})
+    times = echo.calls[-1]["inputs"]["times"]
+    assert times == 2 and type(times) is int

@@ -89,6 +89,8 @@ def _prepare(
                 values[key] = default
     if bound.prunable:
         values = _visible(bound.action.properties, values)
+    if bound.has_integers:
+        _whole_numbers_as_int(bound.action.properties, values)
     if not isinstance(connection, Connection):
         connection = bound.connections.build(connection)
     if context is None:
@@ -135,6 +137,26 @@ def _visible(
             value = _visible(prop.properties, value, index, root)
         kept[key] = value
     return kept
+
+
+def _whole_numbers_as_int(properties: tuple[Property, ...], values: dict[str, Any]) -> None:
+    """JSON Schema's `integer` accepts 2.0; a handler of an INTEGER property gets 2 (in `values`)."""
+    for prop in properties:
+        value = values.get(prop.name)
+        if value is None:
+            continue
+        values[prop.name] = _as_typed(prop, value)
+
+
+def _as_typed(prop: Property, value: Any) -> Any:
+    if prop.type == "INTEGER" and isinstance(value, float):
+        return int(value)  # validated: it is whole
+    if prop.type == "ARRAY" and prop.items is not None and isinstance(value, list):
+        return [_as_typed(prop.items, item) for item in value]
+    if prop.type == "OBJECT" and prop.properties and isinstance(value, dict):
+        value = dict(value)  # a copy: the caller's inputs are never changed
+        _whole_numbers_as_int(prop.properties, value)
+    return value
 
 
 def _crashed(bound: BoundAction, error: Exception) -> HandlerCrashedError:

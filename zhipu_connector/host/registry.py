@@ -97,16 +97,28 @@ class BoundAction:
     output: CompiledSchema = field(init=False)
     defaults: dict[str, Any] = field(init=False)
     prunable: bool = field(init=False)
+    has_integers: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.inputs = CompiledSchema(self.input_schema)
         self.output = CompiledSchema(self.output_schema)
         self.defaults = {p.name: p.default_value for p in self.action.properties if p.has_default and not p.hidden}
         self.prunable = _has_visibility_rules(self.action.properties)
+        self.has_integers = _has_integers(self.action.properties)
 
     @property
     def key(self) -> str:
         return f"{self.component.name}.{self.action.name}"
+
+
+def _has_integers(properties: tuple[Property, ...]) -> bool:
+    for prop in properties:
+        if prop.type == "INTEGER" or (prop.items is not None and prop.items.type == "INTEGER"):
+            return True
+        nested = prop.items.properties if prop.items is not None else prop.properties
+        if nested and _has_integers(nested):
+            return True
+    return False
 
 
 def _has_visibility_rules(properties: tuple[Property, ...]) -> bool:
