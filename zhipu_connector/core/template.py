@@ -12,12 +12,12 @@ placeholder text itself. Any other brace is ordinary text, so JSON in a template
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Mapping
 
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import InputValidationError, Problem
+from zhipu_connector.values import as_text, kind_of
 
 _PATH = r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+|\[[0-9]+\])*"
 _PLACEHOLDER = re.compile(
@@ -67,42 +67,19 @@ def lookup(values: Mapping[str, Any], path: str) -> tuple[bool, Any, str]:
         key, index = step.group(1), step.group(2)
         if key is not None:
             if not isinstance(current, Mapping):
-                return False, None, f"{walked} is {_kind(current)}, not an object with key {key!r}"
+                return False, None, f"{walked} is {kind_of(current)}, not an object with key {key!r}"
             if key not in current:
                 return False, None, f"{walked} has no key {key!r}"
             current = current[key]
         else:
             position = int(index)
             if not isinstance(current, list):
-                return False, None, f"{walked} is {_kind(current)}, not an array"
+                return False, None, f"{walked} is {kind_of(current)}, not an array"
             if position >= len(current):
                 return False, None, f"{walked} has {len(current)} item(s), no index {position}"
             current = current[position]
         walked += step.group(0)
     return True, current, ""
-
-
-def as_text(value: Any) -> str:
-    """How a value reads inside text: strings as they are, null as nothing, the rest as JSON."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 def text_template(inputs: dict[str, Any], connection: Any, context: ActionContext) -> str:

@@ -28,16 +28,13 @@ SCHEMA_NAME = "component.schema.json"
 
 def load_component(path: str | Path) -> Component:
     """Read, check and model the definition at `path`; raise `DefinitionError` with every problem."""
-    path = Path(path)
-    subject = str(path)
+    from zhipu_connector.definition.yaml_source import YamlError, read_source
+
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as error:
-        raise DefinitionError([Problem("", f"cannot read the file: {error.strerror or error}")], subject=subject) from None
-    if len(raw) > MAX_BYTES:
-        raise DefinitionError([Problem("", f"the file is over the limit of {MAX_BYTES} bytes")], subject=subject)
-    return parse_component(raw, subject=subject)
+        raw = read_source(path, max_bytes=MAX_BYTES)
+    except YamlError as error:
+        raise DefinitionError(error.problems, subject=str(path)) from None
+    return parse_component(raw, subject=str(path))
 
 
 def parse_component(text: str | bytes, *, subject: str = "definition") -> Component:

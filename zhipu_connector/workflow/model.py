@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from zhipu_connector.definition.yaml_source import MAX_BYTES, YamlDocument, YamlError, read_yaml
+from zhipu_connector.definition.yaml_source import MAX_BYTES, YamlDocument, YamlError, read_source, read_yaml
 from zhipu_connector.host.errors import Problem
 from zhipu_connector.resources import load_schema
 from zhipu_connector.workflow.errors import WorkflowError
@@ -116,15 +116,11 @@ class Workflow:
 def load_workflow(path: str | Path) -> Workflow:
     """Read and shape-check the workflow at `path`; `WorkflowError` lists every problem."""
     path = Path(path)
-    subject = str(path)
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as error:
-        raise WorkflowError([Problem("", f"cannot read the file: {error.strerror or error}")], subject=subject) from None
-    if len(raw) > MAX_BYTES:
-        raise WorkflowError([Problem("", f"the file is over the limit of {MAX_BYTES} bytes")], subject=subject)
-    return parse_workflow(raw, subject=subject, json_format=path.suffix.lower() == ".json")
+        raw = read_source(path, max_bytes=MAX_BYTES)
+    except YamlError as error:
+        raise WorkflowError(error.problems, subject=str(path)) from None
+    return parse_workflow(raw, subject=str(path), json_format=path.suffix.lower() == ".json")
 
 
 def parse_workflow(text: str | bytes, *, subject: str = "workflow", json_format: bool = False) -> Workflow:

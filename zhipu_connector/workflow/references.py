@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from zhipu_connector.workflow.errors import ReferenceResolutionError
+from zhipu_connector.values import as_text, kind_of
 
 Step = str | int
 
@@ -258,26 +259,3 @@ def resolve(compiled: Any, scope: Scope) -> Any:
     if isinstance(compiled, list):
         return [item for item in (resolve(element, scope) for element in compiled) if item is not ABSENT]
     return compiled
-
-
-def as_text(value: Any) -> str:
-    """How a value reads inside text: strings as they are, null as nothing, the rest as JSON."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
