@@ -62,3 +62,26 @@ def test_the_installed_package_finds_its_files_without_the_source_tree(installed
     assert validate.stdout.startswith("ok: zhipu v1")
     docs = run_installed(installed, tmp_path, "-m", "zhipu_connector.cli", "docs")
     assert docs.stdout == (ROOT / "docs" / "reference" / "zhipu.md").read_text(encoding="utf-8")
+
+
+def test_the_wheel_carries_the_form_page_assets(wheel):
+    archive = zipfile.ZipFile(wheel)
+    for asset in ("forms.js", "forms.css"):
+        packed = archive.read(f"zhipu_connector/forms/static/{asset}")
+        assert packed == (ROOT / "zhipu_connector" / "forms" / "static" / asset).read_bytes()
+
+
+def test_an_installed_package_prints_a_form_page_with_its_assets(installed, tmp_path):
+    result = run_installed(installed, tmp_path, "-m", "zhipu_connector.cli", "form", "ask", "--format", "html")
+    assert result.returncode == 0, result.stderr
+    assert "function evaluateCondition" in result.stdout and ".zc-field" in result.stdout
+
+
+def test_the_installed_demo_finds_its_example_workflows(installed, tmp_path):
+    probe = run_installed(installed, tmp_path, "-c",
+                          "from zhipu_connector.workflow.examples import example_workflows;"
+                          "print(*[str(p) for p in example_workflows()], sep='\\n')")
+    assert probe.returncode == 0, probe.stderr
+    found = probe.stdout.split()
+    assert found and all(path.startswith(str(installed)) for path in found)
+    assert {Path(p).name for p in found} == {p.name for p in (ROOT / "examples" / "workflows").iterdir()}
