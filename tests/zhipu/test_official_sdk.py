@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import zhipuai  # a test dependency: its absence is a failure, not a skip
 
-zhipuai = pytest.importorskip("zhipuai")
-
-from zhipu_connector.emulator import EmulatorConfig, running_emulator  # noqa: E402
-from zhipu_connector.host.host import Host  # noqa: E402
+from zhipu_connector.emulator import EmulatorConfig, running_emulator
+from zhipu_connector.host.host import Host
 from zhipu_connector.zhipu import connections  # noqa: E402
 
 KEY = "sdkkeyid.sdkKeySecret0042"
