@@ -13,7 +13,7 @@ import zhipuai  # a test dependency: its absence is a failure, not a skip
 
 from zhipu_connector.emulator import EmulatorConfig, running_emulator
 from zhipu_connector.host.host import Host
-from zhipu_connector.zhipu import connections  # noqa: E402
+from zhipu_connector.zhipu import connections
 
 KEY = "sdkkeyid.sdkKeySecret0042"
 HELLO = [{"role": "user", "content": "Hello"}]
