@@ -44,6 +44,7 @@ from zhipu_connector.zhipu.protocol import (
 )
 from zhipu_connector.zhipu.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from zhipu_connector.zhipu.sse import aiter_chat_chunks, iter_chat_chunks
+from zhipu_connector.zhipu.transport import AsyncSpreadTransport
 
 logger = logging.getLogger("zhipu_connector.zhipu.client")
 
@@ -323,7 +324,9 @@ class AsyncZhipuClient(_ClientCore):
         self._http = httpx.AsyncClient(
             headers=self._constant_headers,
             timeout=self.timeouts.to_httpx(),
-            transport=transport,
+            # One pool per connection: httpcore's single pool costs per call what grows with
+            # the square of its size (see transport.py).
+            transport=transport if transport is not None else AsyncSpreadTransport(limits),
             limits=limits,
             follow_redirects=False,
         )
