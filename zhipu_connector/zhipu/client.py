@@ -48,7 +48,12 @@ from zhipu_connector.zhipu.transport import AsyncSpreadTransport
 
 logger = logging.getLogger("zhipu_connector.zhipu.client")
 
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+# Zhipu bounds the requests in flight per account itself (429, code 1302, retried), so a pool
+# smaller than the caller's concurrency only makes calls queue for a socket (and fail with a
+# pool timeout when calls are long). Connections open on demand and close after 5 s idle, so
+# a large pool costs nothing until used; 500 stays below the 1,024 open files many systems
+# allow a process.
+DEFAULT_LIMITS = httpx.Limits(max_connections=500, max_keepalive_connections=500)
 _USER_AGENT = f"zhipu-connector/{__version__}"
 _STREAM_ACCEPT = "text/event-stream"
 
