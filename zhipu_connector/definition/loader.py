@@ -28,11 +28,11 @@ SCHEMA_NAME = "component.schema.json"
 
 def load_component(path: str | Path) -> Component:
     """Read, check and model the definition at `path`; raise `DefinitionError` with every problem."""
-    from zhipu_connector.definition.yaml_source import YamlError, read_source
+    from zhipu_connector.definition.sources import SourceError, read_source
 
     try:
         raw = read_source(path, max_bytes=MAX_BYTES)
-    except YamlError as error:
+    except SourceError as error:
         raise DefinitionError(error.problems, subject=str(path)) from None
     return parse_component(raw, subject=str(path))
 

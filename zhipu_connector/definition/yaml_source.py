@@ -10,11 +10,11 @@ dotted path, and dates stay text, so what comes out is exactly what JSON could h
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from zhipu_connector.definition.sources import SourceError
 from zhipu_connector.host.errors import Problem
 
 try:  # the C composer is several times faster; pure Python is the fallback
@@ -46,24 +46,8 @@ class YamlDocument:
             location = location.rpartition(".")[0]
 
 
-class YamlError(Exception):
+class YamlError(SourceError):
     """The text could not be read as YAML; carries one `Problem` per finding."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(map(str, problems)))
-
-
-def read_source(path: str | Path, *, max_bytes: int = MAX_BYTES) -> bytes:
-    """The bytes of a definition or workflow file, refused past `max_bytes` without reading on."""
-    try:
-        with Path(path).open("rb") as handle:
-            raw = handle.read(max_bytes + 1)
-    except OSError as error:
-        raise YamlError([Problem("", f"cannot read the file: {error.strerror or error}")]) from None
-    if len(raw) > max_bytes:
-        raise YamlError([Problem("", f"the file is over the limit of {max_bytes} bytes")])
-    return raw
 
 
 def read_yaml(text: str | bytes, *, max_bytes: int = MAX_BYTES) -> YamlDocument:

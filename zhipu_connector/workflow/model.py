@@ -14,7 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from zhipu_connector.definition.yaml_source import MAX_BYTES, YamlDocument, YamlError, read_source, read_yaml
+from zhipu_connector.definition.sources import SourceError, read_source
+from zhipu_connector.definition.yaml_source import MAX_BYTES, YamlDocument, YamlError, read_yaml
 from zhipu_connector.host.errors import Problem
 from zhipu_connector.resources import load_schema
 from zhipu_connector.workflow.errors import WorkflowError
@@ -118,7 +119,7 @@ def load_workflow(path: str | Path) -> Workflow:
     path = Path(path)
     try:
         raw = read_source(path, max_bytes=MAX_BYTES)
-    except YamlError as error:
+    except SourceError as error:
         raise WorkflowError(error.problems, subject=str(path)) from None
     return parse_workflow(raw, subject=str(path), json_format=path.suffix.lower() == ".json")
 

@@ -1,0 +1,26 @@
+"""A warm start imports only what dispatching needs: the guard behind the cold-start target."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+NOT_AT_START = [
+    "yaml", "jsonschema", "httpx", "logging", "asyncio", "uvicorn", "fastapi",
+    "zhipu_connector.emulator", "zhipu_connector.forms", "zhipu_connector.workflow",
+    "zhipu_connector.zhipu.client", "zhipu_connector.definition.conditions",
+]
+PROBE = (
+    "import sys, json; from zhipu_connector.host.host import default_host; default_host();"
+    f"print(json.dumps([m for m in {NOT_AT_START!r} if m in sys.modules]))"
+)
+
+
+def test_a_warm_start_imports_nothing_it_does_not_use(tmp_path):
+    env = {**os.environ, "ZHIPU_CONNECTOR_CACHE_DIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True)
+    assert "yaml" in json.loads(first.stdout)  # an empty cache: the definitions are read and checked
+    second = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(second.stdout) == []
