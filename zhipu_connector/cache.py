@@ -12,7 +12,6 @@ optimisation only: any failure to read or write it is ignored and the work is si
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 from pathlib import Path
@@ -28,6 +27,11 @@ _INTERPRETERS = (
     "definition/yaml_source.py", "definition/conditions.py", "host/validation.py", "host/plugins.py", "cache.py",
 )
 _code_stamp: str | None = None
+
+try:  # CPython's own BLAKE2: `hashlib` would load OpenSSL first, ~2 ms of every start
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # pragma: no cover - other interpreters
+    from hashlib import blake2b as _blake2b
 
 
 def cache_dir() -> Path | None:
@@ -45,8 +49,8 @@ def cached(kind: str, material: bytes, build: Callable[[], T]) -> T:
     folder = cache_dir()
     if folder is None:
         return build()
-    digest = hashlib.sha256(b"\0".join((_stamp().encode(), kind.encode(), material))).hexdigest()
-    path = folder / f"{kind}-{digest[:40]}.pickle"
+    digest = _blake2b(b"\0".join((_stamp().encode(), kind.encode(), material)), digest_size=20).hexdigest()
+    path = folder / f"{kind}-{digest}.pickle"
     try:
         with path.open("rb") as handle:
             return pickle.load(handle)  # noqa: S301 - our own file, named by the hash of its source

@@ -8,7 +8,7 @@ hidden. A component whose actions and handlers do not match one to one is refuse
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -83,28 +83,37 @@ def _deferred(target: str, *, asynchronous: bool) -> Handler:
     return call
 
 
-@dataclass(slots=True)
 class BoundAction:
     """An action with its handler and everything dispatch precomputes for it."""
 
-    component: Component
-    action: Action
-    handler: ActionHandler
-    connections: ConnectionFactory
-    input_schema: dict[str, Any]
-    output_schema: dict[str, Any]
-    inputs: CompiledSchema = field(init=False)
-    output: CompiledSchema = field(init=False)
-    defaults: dict[str, Any] = field(init=False)
-    prunable: bool = field(init=False)
-    has_integers: bool = field(init=False)
+    __slots__ = (
+        "component", "action", "handler", "connections", "input_schema", "output_schema",
+        "inputs", "output", "defaults", "prunable", "has_integers",
+    )
 
-    def __post_init__(self) -> None:
-        self.inputs = CompiledSchema(self.input_schema)
-        self.output = CompiledSchema(self.output_schema)
-        self.defaults = {p.name: p.default_value for p in self.action.properties if p.has_default and not p.hidden}
-        self.prunable = _has_visibility_rules(self.action.properties)
-        self.has_integers = _has_integers(self.action.properties)
+    def __init__(
+        self,
+        *,
+        component: Component,
+        action: Action,
+        handler: ActionHandler,
+        connections: ConnectionFactory,
+        input_schema: dict[str, Any],
+        output_schema: dict[str, Any],
+    ) -> None:
+        self.component = component
+        self.action = action
+        self.handler = handler
+        self.connections = connections
+        self.input_schema = input_schema
+        self.output_schema = output_schema
+        self.inputs = CompiledSchema(input_schema)
+        self.output = CompiledSchema(output_schema)
+        self.defaults: dict[str, Any] = {
+            p.name: p.default_value for p in action.properties if p.has_default and not p.hidden
+        }
+        self.prunable = _has_visibility_rules(action.properties)
+        self.has_integers = _has_integers(action.properties)
 
     @property
     def key(self) -> str:

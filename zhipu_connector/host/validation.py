@@ -9,7 +9,6 @@ accept and reject exactly the same values.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Callable
 
@@ -23,12 +22,15 @@ class CompiledSchema:
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
-        self._fast = _compile(schema)
+        self._fast: Callable[[Any], Any] | None = None  # compiled on first use, once
         self._full: Any = None
 
     def is_valid(self, value: Any) -> bool:
+        fast = self._fast
+        if fast is None:  # a start registers every action; only those that run pay for this
+            fast = self._fast = _compile(self.schema)
         try:
-            self._fast(value)
+            fast(value)
         except Exception:  # fastjsonschema's own JsonSchemaValueException, or a type error it hit
             return False
         return True
@@ -49,6 +51,7 @@ def _compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
     fastjsonschema speaks draft 7, and the derived schemas use only keywords draft 7 shares.
     Formats stay annotations, as in draft 2020-12 (jsonschema does not assert them either).
     """
+    import json
     import marshal
 
     from zhipu_connector.cache import cached
