@@ -69,8 +69,6 @@ def chat_body(inputs: Mapping[str, Any], request_id: str) -> dict[str, Any]:
             continue
         if key == "stop":
             value = list(value)
-        elif key == "maxTokens" and isinstance(value, float):
-            value = int(value)  # JSON Schema's integer admits 100.0; the API wants 100
         body[field] = value
     body.setdefault("request_id", request_id)
     return body
