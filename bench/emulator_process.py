@@ -103,8 +103,15 @@ def process_cpu_seconds(pid: int) -> float:
 def running_emulator_process() -> Iterator[Emulator]:
     """Start `python -m zhipu_connector.emulator --port 0` on the server core; stop it on exit.
 
-    `ZHIPUAI_API_KEY` is removed from its environment, so it accepts the benchmark's key.
+    `ZHIPUAI_API_KEY` is removed from its environment, so it accepts the benchmark's key. The
+    emulator's defaults must neither limit requests in flight nor inject faults: a client that
+    retried a 429 would otherwise look slow for the server's sake.
     """
+    from zhipu_connector.emulator import EmulatorConfig
+
+    defaults = EmulatorConfig()
+    if defaults.max_concurrent_requests is not None or defaults.fault is not None or defaults.stream_chunk_delay:
+        raise RuntimeError(f"the emulator's defaults would throttle the benchmark: {defaults}")
     env = {name: value for name, value in os.environ.items() if name != "ZHIPUAI_API_KEY"}
     server_core = _CORES[SERVER_CORE] if can_pin() else None
 

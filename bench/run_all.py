@@ -2,8 +2,9 @@
 
 `make bench` runs this; `--quick` passes through to every script (which then only shows that
 it runs). Each script prints its own table when it is done; the combined table at the end
-repeats every row and every check, headed by the machine, the time taken and the load average
-before and after: other work on the machine disturbs the numbers, so rerun when it was high.
+repeats every row and every check, headed by the machine, the time taken and the share of the
+machine's CPU that other processes used meanwhile: other work disturbs the numbers, so rerun
+when that share was more than a few percent.
 The combined table is also saved as `.bench/all.md` (and its rows as `.bench/all.json`).
 A script that fails is reported and makes the exit status 1; a missed target does not.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -49,9 +51,42 @@ def run_script(script: Path, quick: bool) -> tuple[dict | None, float]:
         return json.loads(record_path.read_text()), seconds
 
 
+class OtherWork:
+    """CPU time other processes used while the benchmarks ran, as a share of all the cores.
+
+    The machine's user and system time (from /proc/stat) less this process's and its children's
+    (every script, worker and emulator). Interrupt time is left out on both sides: loopback
+    traffic is handled there and belongs to the benchmarks. `None` where /proc is missing.
+    """
+
+    def __init__(self) -> None:
+        self._machine, self._ours, self._wall = _machine_cpu_seconds(), _our_cpu_seconds(), time.perf_counter()
+
+    def share(self) -> float | None:
+        machine = _machine_cpu_seconds()
+        if machine is None or self._machine is None:
+            return None
+        others = (machine - self._machine) - (_our_cpu_seconds() - self._ours)
+        return max(0.0, others) / ((time.perf_counter() - self._wall) * (os.cpu_count() or 1))
+
+
+def _machine_cpu_seconds() -> float | None:
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return None
+    user, nice, system = (int(value) for value in first[1:4])
+    return (user + nice + system) / os.sysconf("SC_CLK_TCK")
+
+
+def _our_cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
-    load_before, began = os.getloadavg()[0], time.perf_counter()
+    other_work, began = OtherWork(), time.perf_counter()
     rows: list[Row] = []
     checks: list[tuple[str, bool]] = []
     failed: list[str] = []
@@ -68,9 +103,11 @@ def main() -> None:
         checks += [(f"{name}: {check['label']}", check["ok"]) for check in record["checks"]]
         print(f"({script.name}: {seconds:.0f} s)", flush=True)
     minutes = (time.perf_counter() - began) / 60
+    share = other_work.share()
+    others = "other processes' CPU use unknown" if share is None else f"other processes used {share:.0%} of the CPU meanwhile"
     title = (
         f"All benchmarks{' (--quick: sizes too small to mean anything)' if args.quick else ''} — {machine()}; "
-        f"{minutes:.1f} min; load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+        f"{minutes:.1f} min; {others}"
     )
     if rows:
         print_table(title, rows, checks)
