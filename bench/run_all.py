@@ -2,9 +2,10 @@
 
 `make bench` runs this; `--quick` passes through to every script (which then only shows that
 it runs). Each script prints its own table when it is done; the combined table at the end
-repeats every row and every check, headed by the machine, the time taken and the share of the
-machine's CPU that other processes used meanwhile: other work disturbs the numbers, so rerun
-when that share was more than a few percent.
+repeats every row and every check, headed by the machine, the time taken, the share of the
+machine's CPU that other processes used meanwhile, and how much the speed of a fixed loop
+varied (timed on each core before each script and at the end): a neighbour on the same host
+slows the cores without showing up as a process. Rerun when either is more than a few percent.
 The combined table is also saved as `.bench/all.md` (and its rows as `.bench/all.json`).
 A script that fails is reported and makes the exit status 1; a missed target does not.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,13 +86,35 @@ def _our_cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def loop_milliseconds() -> list[float]:
+    """On each core in turn, the median of nine timings of a fixed pure-Python loop."""
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    results = []
+    for core in sorted(cores) if cores else [None]:
+        if core is not None:
+            os.sched_setaffinity(0, {core})
+        timings = []
+        for _ in range(9):
+            start = time.perf_counter()
+            total = 0
+            for number in range(100_000):
+                total += number
+            timings.append(time.perf_counter() - start)
+        results.append(statistics.median(timings) * 1000)
+    if cores:
+        os.sched_setaffinity(0, cores)  # the scripts must see every core, to pin server and client apart
+    return results
+
+
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     other_work, began = OtherWork(), time.perf_counter()
     rows: list[Row] = []
     checks: list[tuple[str, bool]] = []
     failed: list[str] = []
+    loop_times: list[float] = []
     for script in scripts():
+        loop_times += loop_milliseconds()
         print(f"\n# {script.name}", flush=True)
         record, seconds = run_script(script, args.quick)
         if record is None:
@@ -102,12 +126,14 @@ def main() -> None:
             rows.append(Row(f"{name}: {row['name']}", row["value"], row["unit"], row["note"], row.get("extra", {})))
         checks += [(f"{name}: {check['label']}", check["ok"]) for check in record["checks"]]
         print(f"({script.name}: {seconds:.0f} s)", flush=True)
+    loop_times += loop_milliseconds()
     minutes = (time.perf_counter() - began) / 60
     share = other_work.share()
-    others = "other processes' CPU use unknown" if share is None else f"other processes used {share:.0%} of the CPU meanwhile"
+    others = "other processes' CPU use unknown" if share is None else f"other processes used {share:.0%} of the CPU"
+    steadiness = f"a fixed loop took {min(loop_times):.1f}–{max(loop_times):.1f} ms ({max(loop_times) / min(loop_times) - 1:+.0%})"
     title = (
         f"All benchmarks{' (--quick: sizes too small to mean anything)' if args.quick else ''} — {machine()}; "
-        f"{minutes:.1f} min; {others}"
+        f"{minutes:.1f} min; {others}; {steadiness}"
     )
     if rows:
         print_table(title, rows, checks)
