@@ -34,7 +34,7 @@ def table_rows(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("| ") and not line.startswith("| row")]
 
 
-def test_every_script_of_the_brief_is_there() -> None:
+def test_every_benchmark_of_the_performance_page_is_there() -> None:
     assert {"cold_start", "per_call", "sequential", "concurrency", "batch", "emulator_ceiling"} <= set(SCRIPTS)
 
 
