@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from zhipu_connector.host.errors import ActionCancelledError
@@ -24,7 +23,6 @@ def _action_logger() -> "logging.Logger":
     return logging.getLogger("zhipu_connector.action")
 
 
-@dataclass(slots=True)
 class ActionContext:
     """Per-call services for a handler.
 
@@ -34,13 +32,35 @@ class ActionContext:
     (a reply cut short by the token limit, say); the CLI and the runner show them.
     """
 
-    component: str
-    action: str
-    request_id: str = field(default_factory=new_request_id)
-    logger: "logging.Logger" = field(default_factory=_action_logger)
-    cancel_event: threading.Event | None = None
-    on_partial: Callable[[str], None] | None = None
-    warnings: list[str] = field(default_factory=list)
+    __slots__ = ("component", "action", "request_id", "_logger", "cancel_event", "on_partial", "warnings")
+
+    def __init__(
+        self,
+        component: str,
+        action: str,
+        *,
+        request_id: str | None = None,
+        logger: "logging.Logger | None" = None,
+        cancel_event: threading.Event | None = None,
+        on_partial: Callable[[str], None] | None = None,
+    ) -> None:
+        self.component = component
+        self.action = action
+        self.request_id = request_id or new_request_id()
+        self._logger = logger
+        self.cancel_event = cancel_event
+        self.on_partial = on_partial
+        self.warnings: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"ActionContext({self.component!r}, {self.action!r}, request_id={self.request_id!r})"
+
+    @property
+    def logger(self) -> "logging.Logger":
+        """The action's logger, looked up on first use: most calls never log."""
+        if self._logger is None:
+            self._logger = _action_logger()
+        return self._logger
 
     @property
     def cancelled(self) -> bool:

@@ -8,7 +8,6 @@ hidden. A component whose actions and handlers do not match one to one is refuse
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -20,7 +19,6 @@ from zhipu_connector.host.validation import CompiledSchema
 Handler = Callable[..., Any]
 
 
-@dataclass(frozen=True, slots=True)
 class ActionHandler:
     """An action's implementation: a sync function, an async one, or both.
 
@@ -30,14 +28,14 @@ class ActionHandler:
     registering a plugin at start-up does not import its handlers' dependencies.
     """
 
-    run: Handler | str | None = None
-    arun: Handler | str | None = None
+    __slots__ = ("run", "arun")
 
-    def __post_init__(self) -> None:
-        if isinstance(self.run, str):
-            object.__setattr__(self, "run", _deferred(self.run, asynchronous=False))
-        if isinstance(self.arun, str):
-            object.__setattr__(self, "arun", _deferred(self.arun, asynchronous=True))
+    def __init__(self, run: Handler | str | None = None, arun: Handler | str | None = None) -> None:
+        self.run: Handler | None = _deferred(run, asynchronous=False) if isinstance(run, str) else run
+        self.arun: Handler | None = _deferred(arun, asynchronous=True) if isinstance(arun, str) else arun
+
+    def __repr__(self) -> str:
+        return f"ActionHandler(run={self.run!r}, arun={self.arun!r})"
 
     @classmethod
     def of(cls, handler: "ActionHandler | Handler") -> "ActionHandler":
