@@ -8,12 +8,10 @@ so a user fixes everything in one pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """One finding: where it is (a dotted path, `""` for the whole) and what rule it breaks."""
 
     location: str
