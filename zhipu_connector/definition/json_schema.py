@@ -19,12 +19,24 @@ JSON_TYPE: dict[str, str] = {
 }
 FORMAT: dict[str, str] = {"DATE": "date", "DATE_TIME": "date-time", "TIME": "time"}
 
-# keyword in the definition -> keyword in JSON Schema
-_BOUNDS = (
+# a range of the definition (its attribute name) -> its JSON Schema keyword; forms use it too
+BOUNDS = (
     ("min_value", "minimum"), ("max_value", "maximum"),
-    ("min_length", "minLength"), ("max_length", "maxLength"), ("pattern", "pattern"),
+    ("min_length", "minLength"), ("max_length", "maxLength"),
     ("min_items", "minItems"), ("max_items", "maxItems"),
 )
+
+
+def bound_keywords(ranges: object, pattern: str | None = None) -> dict[str, Any]:
+    """The JSON Schema keywords for the ranges set on `ranges` (a property, or a form's bounds)."""
+    keywords: dict[str, Any] = {}
+    for attribute, keyword in BOUNDS:
+        value = getattr(ranges, attribute)
+        if value is not None:
+            keywords[keyword] = _whole(value) if keyword in ("minimum", "maximum") else value
+    if pattern is not None:
+        keywords["pattern"] = pattern
+    return keywords
 
 
 def property_schema(prop: Property) -> dict[str, Any]:
@@ -36,10 +48,7 @@ def property_schema(prop: Property) -> dict[str, Any]:
         schema["description"] = prop.description
     if prop.type in FORMAT:
         schema["format"] = FORMAT[prop.type]
-    for attribute, keyword in _BOUNDS:
-        value = getattr(prop, attribute)
-        if value is not None:
-            schema[keyword] = _whole(value) if keyword in ("minimum", "maximum") else value
+    schema.update(bound_keywords(prop, prop.pattern))
     if prop.options:
         values = [option.value for option in prop.options]
         if prop.type == "ARRAY":  # a MULTI_SELECT: each chosen item is one of the options

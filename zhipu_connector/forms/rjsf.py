@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from zhipu_connector.definition.conditions import parse_condition
-from zhipu_connector.definition.json_schema import DRAFT, FORMAT, JSON_TYPE
+from zhipu_connector.definition.json_schema import DRAFT, FORMAT, JSON_TYPE, bound_keywords
 from zhipu_connector.forms.hints import field_hint
 from zhipu_connector.forms.tree import Field, Form
 
@@ -111,14 +111,7 @@ def value_schema(field: Field, *, outer: frozenset[str] | None = None, siblings:
         schema["description"] = field.description
     if field.type in FORMAT:
         schema["format"] = FORMAT[field.type]
-    bounds = field.bounds
-    for keyword, value in (
-        ("minimum", bounds.min_value), ("maximum", bounds.max_value),
-        ("minLength", bounds.min_length), ("maxLength", bounds.max_length), ("pattern", field.pattern),
-        ("minItems", bounds.min_items), ("maxItems", bounds.max_items),
-    ):
-        if value is not None:
-            schema[keyword] = value
+    schema.update(bound_keywords(field.bounds, field.pattern))
     if field.options:
         choices = [_choice(choice.value, choice.label, choice.description) for choice in field.options]
         if field.type == "ARRAY":  # a multi-select: each chosen item is one of the options
