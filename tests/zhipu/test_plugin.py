@@ -182,3 +182,14 @@ def test_configured_restores_the_previous_settings_and_closes_its_factory():
     with connections.sync_client(connection()) as client:  # made, not used: nothing is sent
         assert client.retry_policy.max_retries == 3
     connections.close_all()
+
+
+def test_the_clients_own_base_urls_are_the_definitions():
+    """The client keeps a default for callers without a definition; it must say what connector.yaml says."""
+    from zhipu_connector.definition.loader import load_component
+    from zhipu_connector.zhipu.config import INTERNATIONAL_BASE_URL, MAINLAND_BASE_URL
+
+    auth = load_component(data_path("connector.yaml")).connection.authorizations[0]
+    base_url = next(p for p in auth.properties if p.name == "baseUrl")
+    assert base_url.default_value == MAINLAND_BASE_URL
+    assert [option.value for option in base_url.options] == [MAINLAND_BASE_URL, INTERNATIONAL_BASE_URL]
