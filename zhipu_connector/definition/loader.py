@@ -15,21 +15,17 @@ from typing import TYPE_CHECKING
 
 from zhipu_connector.definition.models import Component
 from zhipu_connector.host.errors import DefinitionError, Problem
+from zhipu_connector.definition.sources import MAX_BYTES, SourceError, read_source
 from zhipu_connector.resources import load_schema
 
 if TYPE_CHECKING:
     from zhipu_connector.definition.yaml_source import YamlDocument
-
-MAX_BYTES = 1024 * 1024
-"""A definition is a few hundred lines; anything over 1 MiB is a mistake or an attack."""
 
 SCHEMA_NAME = "component.schema.json"
 
 
 def load_component(path: str | Path) -> Component:
     """Read, check and model the definition at `path`; raise `DefinitionError` with every problem."""
-    from zhipu_connector.definition.sources import SourceError, read_source
-
     try:
         raw = read_source(path, max_bytes=MAX_BYTES)
     except SourceError as error:

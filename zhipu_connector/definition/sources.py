@@ -10,6 +10,9 @@ from pathlib import Path
 
 from zhipu_connector.host.errors import Problem
 
+MAX_BYTES = 1024 * 1024
+"""A definition or workflow is a few hundred lines; anything over 1 MiB is a mistake or an attack."""
+
 
 class SourceError(Exception):
     """A file that could not be read or parsed; carries one `Problem` per finding."""
@@ -19,7 +22,7 @@ class SourceError(Exception):
         super().__init__("; ".join(map(str, problems)))
 
 
-def read_source(path: str | Path, *, max_bytes: int) -> bytes:
+def read_source(path: str | Path, *, max_bytes: int = MAX_BYTES) -> bytes:
     """The bytes of the file at `path`, refused past `max_bytes` without reading on."""
     try:
         with Path(path).open("rb") as handle:

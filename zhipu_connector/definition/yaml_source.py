@@ -14,16 +14,13 @@ from typing import Any
 
 import yaml
 
-from zhipu_connector.definition.sources import SourceError
+from zhipu_connector.definition.sources import MAX_BYTES, SourceError
 from zhipu_connector.host.errors import Problem
 
 try:  # the C composer is several times faster; pure Python is the fallback
     _Loader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
-
-MAX_BYTES = 1024 * 1024
-"""A YAML document of ours is a few hundred lines; anything over 1 MiB is a mistake or an attack."""
 
 _SCALAR_CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used
 _TEXT_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
