@@ -16,7 +16,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("zhipu_connector.cli", "check a component definition file and print every problem"),
@@ -326,10 +326,11 @@ def run_command(args: argparse.Namespace) -> int:
     inputs = collect_inputs(args)
     connection = host.connection(component, connection_values(args, bound.component)) if bound.connections.required else None
     context = ActionContext(component, action)
-    streamed: list[str] = []
+    streamed = False
     if args.stream:
         def on_partial(text: str) -> None:
-            streamed.append(text)
+            nonlocal streamed
+            streamed = True
             sys.stderr.write(text)
             sys.stderr.flush()
         context.on_partial = on_partial
@@ -366,8 +367,6 @@ def configure_logging(level: int | None = None) -> None:
         logger.addHandler(handler)
     logger.setLevel(level or logging.WARNING)
 
-
-Command = Callable[[argparse.Namespace], int]
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
