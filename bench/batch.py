@@ -52,7 +52,9 @@ def batch_row(rows_path: str, out_path: str, base_url: str, concurrency: int, se
     async def main() -> Any:
         await drive(await host_call(base_url, concurrency), concurrency, concurrency)  # as the async host row
         with meter:
-            return await run_batch(host, "zhipu", "ask", rows_path, out_path, concurrency=concurrency, connection=connection)
+            return await run_batch(
+                host, "zhipu", "ask", rows_path, out_path, concurrency=concurrency, connection=connection
+            )
 
     summary = run_on_loop(main())
     peak = peak_rss_mb()  # before the results are read back
@@ -70,22 +72,38 @@ def main() -> None:
     small, large, concurrency, rounds = (100, 1000, 20, 1) if args.quick else (2000, 20000, 200, 3)
     pin_this_process()
     host_name = f"host async dispatch, {small} calls, {concurrency} in flight"
-    large_name, small_name = f"batch of {large} rows, concurrency {concurrency}", f"batch of {small} rows, concurrency {concurrency}"
+    large_name, small_name = (
+        f"batch of {large} rows, concurrency {concurrency}",
+        f"batch of {small} rows, concurrency {concurrency}",
+    )
     results: dict[str, list[dict[str, float]]] = {host_name: [], large_name: [], small_name: []}
     with tempfile.TemporaryDirectory(prefix="zc-bench-batch-") as folder, running_emulator_process() as emulator:
-        rows_files = {large_name: write_rows(Path(folder) / "large.jsonl", large), small_name: write_rows(Path(folder) / "small.jsonl", small)}
+        rows_files = {
+            large_name: write_rows(Path(folder) / "large.jsonl", large),
+            small_name: write_rows(Path(folder) / "small.jsonl", small),
+        }
         for round_number in range(rounds):
             for name in rotated(list(results), round_number):
                 if name == host_name:
                     result = run_worker(
-                        "concurrency", "async_row", row="host", base_url=emulator.base_url,
-                        calls=small, in_flight=concurrency, server_pid=emulator.pid,
+                        "concurrency",
+                        "async_row",
+                        row="host",
+                        base_url=emulator.base_url,
+                        calls=small,
+                        in_flight=concurrency,
+                        server_pid=emulator.pid,
                     )
                 else:
                     out = Path(folder) / f"results-{round_number}-{rows_files[name].stem}.jsonl"
                     result = run_worker(
-                        "batch", "batch_row", rows_path=str(rows_files[name]), out_path=str(out),
-                        base_url=emulator.base_url, concurrency=concurrency, server_pid=emulator.pid,
+                        "batch",
+                        "batch_row",
+                        rows_path=str(rows_files[name]),
+                        out_path=str(out),
+                        base_url=emulator.base_url,
+                        concurrency=concurrency,
+                        server_pid=emulator.pid,
                     )
                     out.unlink()
                 results[name].append(result)
@@ -100,7 +118,9 @@ def main() -> None:
         return statistics.median(a[key] / b[key] for a, b in pairs)
 
     versus_host = ratio(large_name, host_name, "per_second")
-    growth = statistics.median(a["max_rss_mb"] - b["max_rss_mb"] for a, b in zip(results[large_name], results[small_name]))
+    growth = statistics.median(
+        a["max_rss_mb"] - b["max_rss_mb"] for a, b in zip(results[large_name], results[small_name])
+    )
     rows = []
     for name in results:
         note = (
@@ -113,7 +133,10 @@ def main() -> None:
         rows.append(Row(f"peak memory: {name}", median(name, "max_rss_mb"), "MB", note))
     checks = [
         (f"batch of {large} rows {versus_host:.2f}× the async host row's throughput ≥ 0.8×", versus_host >= 0.8),
-        (f"peak memory at {large} rows {growth:+.1f} MB beside {small} rows (within ±{MEMORY_TOLERANCE_MB:.0f} MB)", abs(growth) <= MEMORY_TOLERANCE_MB),
+        (
+            f"peak memory at {large} rows {growth:+.1f} MB beside {small} rows (within ±{MEMORY_TOLERANCE_MB:.0f} MB)",
+            abs(growth) <= MEMORY_TOLERANCE_MB,
+        ),
     ]
     title = f"Batch runs over loopback (median of {rounds} rounds; {event_loop_name()}; {stack}; {pinning})"
     print_table(title, rows, checks)

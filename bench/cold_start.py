@@ -21,11 +21,14 @@ import tempfile
 from common import Row, arguments, median_of, print_table, save, time_subprocess
 
 READY = "from zhipu_connector.host.host import default_host; default_host()"
-LIST_DEPENDENCIES = READY + """
+LIST_DEPENDENCIES = (
+    READY
+    + """
 import sys, json
 print(json.dumps(sorted(name for name, module in list(sys.modules.items())
                         if getattr(module, '__spec__', None) is not None and not name.startswith('zhipu_connector'))))
 """
+)
 
 
 def third_party_modules(env: dict[str, str]) -> list[str]:
@@ -35,7 +38,9 @@ def third_party_modules(env: dict[str, str]) -> list[str]:
     leave out most of what using pydantic costs.
     """
     subprocess.run([sys.executable, "-c", READY], check=True, env=env)  # fills the cache
-    out = subprocess.run([sys.executable, "-c", LIST_DEPENDENCIES], check=True, capture_output=True, text=True, env=env).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", LIST_DEPENDENCIES], check=True, capture_output=True, text=True, env=env
+    ).stdout
     stdlib = set(sys.stdlib_module_names)
     return [name for name in json.loads(out) if name.split(".")[0] not in stdlib and not name.startswith("_")]
 
@@ -52,7 +57,9 @@ def main() -> None:
     packages = sorted({name.split(".")[0] for name in dependencies})
 
     def empty_cache_start() -> float:
-        return time_subprocess(READY, env={**env, "ZHIPU_CONNECTOR_CACHE_DIR": tempfile.mkdtemp(prefix="zc-bench-empty-")})
+        return time_subprocess(
+            READY, env={**env, "ZHIPU_CONNECTOR_CACHE_DIR": tempfile.mkdtemp(prefix="zc-bench-empty-")}
+        )
 
     commands = {"interpreter": "pass", "project": READY, "deps": deps_code, "sdk": "import zhipuai"}
     try:
@@ -62,7 +69,7 @@ def main() -> None:
     samples: dict[str, list[float]] = {name: [] for name in commands}
     order = list(commands)
     for round_number in range(repeats):  # interleaved, the order turning, so drift hits every row alike
-        turned = order[round_number % len(order):] + order[:round_number % len(order)]
+        turned = order[round_number % len(order) :] + order[: round_number % len(order)]
         for name in turned:
             samples[name].append(time_subprocess(commands[name], env=env))
     # The target is a difference, so it is taken within each round (paired), then the median:
@@ -84,11 +91,18 @@ def main() -> None:
     ]
     if sdk is not None:
         rows.append(Row("import zhipuai (official SDK)", ms(sdk), "ms"))
-    rows.append(Row("project - dependencies, paired by round", overhead, "ms", f"middle half {low:.1f} to {high:.1f} ms"))
+    rows.append(
+        Row("project - dependencies, paired by round", overhead, "ms", f"middle half {low:.1f} to {high:.1f} ms")
+    )
     checks = [(f"project - dependencies = {overhead:.1f} ms ≤ 25 ms (median of per-round differences)", overhead <= 25)]
     if sdk is not None:
-        checks.append((f"project {ms(project):.1f} ms < zhipuai {ms(sdk):.1f} ms (ratio {ms(project) / ms(sdk):.2f})", project < sdk))
-    print_table("Cold start to a host ready to dispatch (median of %d)" % repeats, rows, checks)
+        checks.append(
+            (
+                f"project {ms(project):.1f} ms < zhipuai {ms(sdk):.1f} ms (ratio {ms(project) / ms(sdk):.2f})",
+                project < sdk,
+            )
+        )
+    print_table(f"Cold start to a host ready to dispatch (median of {repeats})", rows, checks)
     save("cold_start", rows, checks, args.json)
 
 

@@ -24,8 +24,9 @@ pool is what limits the bare row, ≥ 0.85× bare httpx over the same transport.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from common import Row, arguments, print_table, save
 from emulator_process import (
@@ -263,7 +264,9 @@ def main() -> None:
         rows.append(Row(name, median(measured, "per_second"), "calls/s", note, {"ratio": ratio}))
     for name, measured in results.items():
         ratio = within_rounds(results, name, BARE, "max_rss_mb")
-        rows.append(Row(f"peak memory: {name}", median(measured, "max_rss_mb"), "MB", f"fresh process; {ratio:.2f}× bare httpx"))
+        rows.append(
+            Row(f"peak memory: {name}", median(measured, "max_rss_mb"), "MB", f"fresh process; {ratio:.2f}× bare httpx")
+        )
     versus_bare = within_rounds(results, HOST, BARE, "per_second")
     versus_sdk = within_rounds(results, HOST, SDK, "per_second")
     versus_spread = within_rounds(results, HOST, SPREAD, "per_second")

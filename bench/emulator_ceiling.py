@@ -134,7 +134,17 @@ def wrk_row(base_url: str, connections: int, seconds: float, server_pid: int) ->
         url = base_url + "/chat/completions"
 
         def run(duration: float) -> str:
-            command = [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s", "-s", str(script), url]
+            command = [
+                wrk,
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, round(duration))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                url,
+            ]
             return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
         run(1)  # warm-up
@@ -172,7 +182,10 @@ def main() -> None:
             measured.setdefault(name, []).append(result)
 
     wrk_name, raw_name = f"wrk, {connections} connections", f"raw keep-alive generator, {connections} connections"
-    one_name, host_name = "raw keep-alive generator, 1 connection", f"client: host async dispatch, {in_flight} in flight"
+    one_name, host_name = (
+        "raw keep-alive generator, 1 connection",
+        f"client: host async dispatch, {in_flight} in flight",
+    )
     spread_name = f"client: bare httpx.AsyncClient over AsyncSpreadTransport, {in_flight} in flight"
     sequential_name = "client: bare httpx.Client, one at a time"
     with running_emulator_process() as emulator:
@@ -184,7 +197,10 @@ def main() -> None:
             work = {"base_url": url, "calls": calls, "in_flight": in_flight, "server_pid": pid}
             add(host_name, run_worker("concurrency", "async_row", row="host", **work))
             add(spread_name, run_worker("concurrency", "async_row", row="spread", **work))
-            add(sequential_name, run_worker("emulator_ceiling", "sequential_bare_row", base_url=url, calls=calls // 4, server_pid=pid))
+            add(
+                sequential_name,
+                run_worker("emulator_ceiling", "sequential_bare_row", base_url=url, calls=calls // 4, server_pid=pid),
+            )
         stack = emulator.fast_stack()
         pinning = emulator.placement()
 
@@ -200,7 +216,10 @@ def main() -> None:
     ceiling = max(rate(name) for name in (wrk_name, raw_name) if name in measured)
     fastest = max(rate(host_name), rate(spread_name))
     checks = [
-        (f"ceiling {ceiling:.0f} req/s = {ceiling / fastest:.1f}× the fastest concurrent client row ≥ 3×", ceiling >= 3 * fastest),
+        (
+            f"ceiling {ceiling:.0f} req/s = {ceiling / fastest:.1f}× the fastest concurrent client row ≥ 3×",
+            ceiling >= 3 * fastest,
+        ),
         (
             f"one connection {rate(one_name):.0f} req/s = {rate(one_name) / rate(sequential_name):.1f}× sequential bare httpx ≥ 2×",
             rate(one_name) >= 2 * rate(sequential_name),

@@ -20,10 +20,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 BENCH = Path(__file__).resolve().parent
 
@@ -121,7 +122,11 @@ def running_emulator_process() -> Iterator[Emulator]:
 
     process = subprocess.Popen(
         [sys.executable, "-m", "zhipu_connector.emulator", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, preexec_fn=pin_server,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        preexec_fn=pin_server,
     )
     try:
         assert process.stdout is not None
@@ -161,15 +166,20 @@ def run_worker(module: str, function: str, **arguments: Any) -> dict[str, Any]:
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", code, str(BENCH), json.dumps(arguments)],
-        capture_output=True, text=True, timeout=WORKER_TIMEOUT,
+        capture_output=True,
+        text=True,
+        timeout=WORKER_TIMEOUT,
     )
     if done.returncode != 0:
         raise RuntimeError(f"{module}.{function} failed:\n{done.stderr[-4000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     unmeasured = time.perf_counter() - started - result.get("seconds", 0.0)
     if unmeasured > STALL_WARNING:  # start-up and warm-up take a second or two, not this
-        print(f"warning: {module}.{function}({arguments.get('row', '')}) spent {unmeasured:.0f} s outside "
-              "its measured stretch: a call stalled in its start-up or warm-up", file=sys.stderr)
+        print(
+            f"warning: {module}.{function}({arguments.get('row', '')}) spent {unmeasured:.0f} s outside "
+            "its measured stretch: a call stalled in its start-up or warm-up",
+            file=sys.stderr,
+        )
     return result
 
 

@@ -13,20 +13,31 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
-
 from common import Row, arguments, print_table, save
 
 BASE_URL = "http://emulator.invalid/api/paas/v4"
 KEY = "bench1234.benchsecretvalue"
 MESSAGES = [{"role": "user", "content": "Write one sentence about lighthouses."}]
-REPLY = json.dumps({
-    "id": "8311", "request_id": "bench", "created": 1735689600, "model": "glm-4-flash",
-    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Lighthouses guide ships home."}}],
-    "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14},
-}).encode()
+REPLY = json.dumps(
+    {
+        "id": "8311",
+        "request_id": "bench",
+        "created": 1735689600,
+        "model": "glm-4-flash",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "Lighthouses guide ships home."},
+            }
+        ],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14},
+    }
+).encode()
 
 
 def answer(request: httpx.Request) -> httpx.Response:
@@ -37,7 +48,9 @@ def bare_httpx() -> Callable[[], Any]:
     client = httpx.Client(transport=httpx.MockTransport(answer))
     headers = {"Authorization": f"Bearer {KEY}"}
     body = {"model": "glm-4-flash", "messages": MESSAGES}
-    return lambda: client.post(f"{BASE_URL}/chat/completions", json=body, headers=headers).json()["choices"][0]["message"]["content"]
+    return lambda: client.post(f"{BASE_URL}/chat/completions", json=body, headers=headers).json()["choices"][0][
+        "message"
+    ]["content"]
 
 
 def host_dispatch() -> Callable[[], Any]:

@@ -16,7 +16,8 @@ Targets: host dispatch ≤ 1.15× bare httpx per call, and faster than the SDK.
 from __future__ import annotations
 
 import statistics
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from common import Row, arguments, print_table, save
 from emulator_process import ASK_INPUTS, BODY, KEY, MESSAGES, MODEL, Meter, pin_this_process, running_emulator_process
@@ -103,7 +104,9 @@ def main() -> None:
         cpu = statistics.median(m["cpu_us_per_call"] for m in measured)
         busy = statistics.median(m["server_busy"] for m in measured)
         note = f"{versus_bare:.2f}× bare httpx; client CPU {cpu:.0f} µs/call; server {busy:.0%} busy"
-        rows.append(Row(name, statistics.median(m["us_per_call"] for m in measured), "µs/call", note, {"ratio": versus_bare}))
+        rows.append(
+            Row(name, statistics.median(m["us_per_call"] for m in measured), "µs/call", note, {"ratio": versus_bare})
+        )
     versus_bare, versus_sdk = ratio(HOST, BARE), ratio(HOST, SDK)
     checks = [
         (f"host dispatch {versus_bare:.2f}× bare httpx per call ≤ 1.15×", versus_bare <= 1.15),

@@ -20,7 +20,11 @@ def test_the_checked_in_reference_page_is_up_to_date(zhipu_component):
 
 
 def table_rows(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("|      Name") and not line.startswith("|     Type")]
+    return [
+        line
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("|      Name") and not line.startswith("|     Type")
+    ]
 
 
 def test_every_original_row_is_kept_or_its_change_is_documented(zhipu_component):
@@ -36,16 +40,42 @@ def test_every_original_row_is_kept_or_its_change_is_documented(zhipu_component)
 
 def test_the_page_layout_matches_the_platform(zhipu_component):
     page = reference_page(zhipu_component)
-    for heading in ("## Reference", "## Connections", "## Actions", "### Ask", "### Create image", "### Output", "Type: STRING", "Type: OBJECT"):
+    for heading in (
+        "## Reference",
+        "## Connections",
+        "## Actions",
+        "### Ask",
+        "### Create image",
+        "### Output",
+        "Type: STRING",
+        "Type: OBJECT",
+    ):
         assert heading in page
     assert "| Messages | [{STRING\\(content), STRING\\(role), STRING\\(toolCallId)}] | ARRAY_BUILDER  |" in page
 
 
 BYTECHEF = ROOT.parent / "shared" / "reference" / "bytechef-zhipu_v1.json"
 _FIELDS = {
-    "label", "description", "type", "controlType", "required", "defaultValue", "exampleValue", "placeholder",
-    "advancedOption", "hidden", "options", "minValue", "maxValue", "minLength", "maxLength", "minItems", "maxItems",
-    "items", "properties", "displayCondition",
+    "label",
+    "description",
+    "type",
+    "controlType",
+    "required",
+    "defaultValue",
+    "exampleValue",
+    "placeholder",
+    "advancedOption",
+    "hidden",
+    "options",
+    "minValue",
+    "maxValue",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "items",
+    "properties",
+    "displayCondition",
 }
 
 
@@ -73,19 +103,26 @@ def test_the_generator_reproduces_the_platform_page_from_the_platform_definition
         pytest.skip("the platform's files are not beside this checkout")
     source = json.loads(BYTECHEF.read_text(encoding="utf-8"))
     document = {
-        "name": source["name"], "title": source["title"], "description": source["description"],
-        "categories": [c["key"] for c in source["categories"]], "version": source["version"],
+        "name": source["name"],
+        "title": source["title"],
+        "description": source["description"],
+        "categories": [c["key"] for c in source["categories"]],
+        "version": source["version"],
         "connection": {
             "version": source["connection"]["version"],
             "authorizations": {
-                auth["name"]: {"title": auth["title"], "type": auth["type"],
-                               "properties": {p["name"]: _from_bytechef_property(p) for p in auth["properties"]}}
+                auth["name"]: {
+                    "title": auth["title"],
+                    "type": auth["type"],
+                    "properties": {p["name"]: _from_bytechef_property(p) for p in auth["properties"]},
+                }
                 for auth in source["connection"]["authorizations"]
             },
         },
         "actions": {
             action["name"]: {
-                "title": action["title"], "description": action["description"],
+                "title": action["title"],
+                "description": action["description"],
                 "properties": {p["name"]: _from_bytechef_property(p) for p in action["properties"]},
                 "output": _from_bytechef_property(action["outputResponse"]["outputSchema"]),
             }

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from zhipu_connector import __version__
 
@@ -23,8 +24,15 @@ T = TypeVar("T")
 _PACKAGE = Path(__file__).resolve().parent
 # The code whose output is cached: an edit to any of these makes every old entry unreachable.
 _INTERPRETERS = (
-    "definition/models.py", "definition/loader.py", "definition/rules.py", "definition/json_schema.py",
-    "definition/yaml_source.py", "definition/conditions.py", "host/validation.py", "host/plugins.py", "cache.py",
+    "definition/models.py",
+    "definition/loader.py",
+    "definition/rules.py",
+    "definition/json_schema.py",
+    "definition/yaml_source.py",
+    "definition/conditions.py",
+    "host/validation.py",
+    "host/plugins.py",
+    "cache.py",
 )
 _code_stamp: str | None = None
 
@@ -53,7 +61,7 @@ def cached(kind: str, material: bytes, build: Callable[[], T]) -> T:
     path = folder / f"{kind}-{digest}.pickle"
     try:
         with path.open("rb") as handle:
-            return pickle.load(handle)  # noqa: S301 - our own file, named by the hash of its source
+            return pickle.load(handle)
     except Exception:
         pass
     result = build()

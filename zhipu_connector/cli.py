@@ -15,8 +15,9 @@ import importlib
 import json
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("zhipu_connector.cli", "check a component definition file and print every problem"),
@@ -69,7 +70,9 @@ def _chosen_command(argv: list[str]) -> str | None:
 def _parser(chosen: str | None) -> argparse.ArgumentParser:
     from zhipu_connector import __version__
 
-    parser = argparse.ArgumentParser(prog="zhipu-connector", description="A Zhipu AI connector for low-code workflow engines.")
+    parser = argparse.ArgumentParser(
+        prog="zhipu-connector", description="A Zhipu AI connector for low-code workflow engines."
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, summary) in COMMANDS.items():
@@ -82,6 +85,7 @@ def _parser(chosen: str | None) -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------- helpers for every command
+
 
 def report_error(error: BaseException) -> None:
     """One clear message on stderr, secrets masked, never a traceback."""
@@ -96,7 +100,9 @@ def print_json(value: Any, *, stream: Any = None) -> None:
 
 
 def add_definition_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--definition", metavar="PATH", help="component definition file (default: the shipped connector.yaml)")
+    parser.add_argument(
+        "--definition", metavar="PATH", help="component definition file (default: the shipped connector.yaml)"
+    )
 
 
 def load_definition(path: str | None) -> Any:
@@ -110,8 +116,14 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """`--input JSON`, `--input-file FILE` and repeated `-i key=value`, merged in that order."""
     parser.add_argument("--input", metavar="JSON", help="inputs as one JSON object")
     parser.add_argument("--input-file", metavar="FILE", help="inputs from a JSON (or YAML) file; - for stdin")
-    parser.add_argument("-i", dest="pairs", metavar="KEY=VALUE", action="append", default=[],
-                        help="one input; VALUE is parsed as JSON when it can be (numbers, true, lists), else taken as text")
+    parser.add_argument(
+        "-i",
+        dest="pairs",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="one input; VALUE is parsed as JSON when it can be (numbers, true, lists), else taken as text",
+    )
 
 
 def collect_inputs(args: argparse.Namespace) -> dict[str, Any]:
@@ -137,7 +149,9 @@ def _read_text(path: str, option: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise InputValidationError([Problem(option, f"cannot read {path}: {getattr(error, 'strerror', None) or error}")]) from None
+        raise InputValidationError(
+            [Problem(option, f"cannot read {path}: {getattr(error, 'strerror', None) or error}")]
+        ) from None
 
 
 def _parse_object(text: str, option: str, *, allow_yaml: bool = False) -> dict[str, Any]:
@@ -147,7 +161,9 @@ def _parse_object(text: str, option: str, *, allow_yaml: bool = False) -> dict[s
         value = json.loads(text)
     except json.JSONDecodeError as error:
         if not allow_yaml:
-            raise InputValidationError([Problem(option, f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")]) from None
+            raise InputValidationError(
+                [Problem(option, f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")]
+            ) from None
         from zhipu_connector.definition.yaml_source import YamlError, read_yaml
 
         try:
@@ -170,11 +186,19 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help="API key (default: $ZHIPUAI_API_KEY); never printed")
     parser.add_argument("--base-url", help="API base URL (default: $ZHIPUAI_BASE_URL, else the mainland platform)")
     parser.add_argument("--jwt", action="store_true", help="authenticate with a signed JWT instead of the raw key")
-    parser.add_argument("-c", dest="connection_pairs", metavar="KEY=VALUE", action="append", default=[],
-                        help="any other connection property, by its key")
+    parser.add_argument(
+        "-c",
+        dest="connection_pairs",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="any other connection property, by its key",
+    )
 
 
-def connection_values(args: argparse.Namespace, component: Any, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+def connection_values(
+    args: argparse.Namespace, component: Any, environ: Mapping[str, str] = os.environ
+) -> dict[str, Any]:
     """The connection as `component` declares it, from options and environment.
 
     `--token` fills the connection's secret property (Zhipu's `token`), `--base-url` its
@@ -215,6 +239,7 @@ def split_action(name: str) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- validate
 
+
 def validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", nargs="?", help="definition file (default: the shipped connector.yaml)")
 
@@ -226,6 +251,7 @@ def validate_command(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- describe
+
 
 def describe_arguments(parser: argparse.ArgumentParser) -> None:
     add_definition_argument(parser)
@@ -266,6 +292,7 @@ def _row(prop: Any) -> str:
 
 # ---------------------------------------------------------------- docs
 
+
 def docs_arguments(parser: argparse.ArgumentParser) -> None:
     add_definition_argument(parser)
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
@@ -285,9 +312,12 @@ def docs_command(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- schema
 
+
 def schema_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", help="action key, e.g. ask or createImage")
-    parser.add_argument("--output-schema", action="store_true", help="the schema of the action's output instead of its inputs")
+    parser.add_argument(
+        "--output-schema", action="store_true", help="the schema of the action's output instead of its inputs"
+    )
     add_definition_argument(parser)
 
 
@@ -300,7 +330,9 @@ def schema_command(args: argparse.Namespace) -> int:
     try:
         action = component.action(action_name)
     except KeyError:
-        raise UnknownActionError(f"{component.name} has no action {action_name!r} (known: {', '.join(component.action_names)})") from None
+        raise UnknownActionError(
+            f"{component.name} has no action {action_name!r} (known: {', '.join(component.action_names)})"
+        ) from None
     derive = output_schema if args.output_schema else input_schema
     print_json(derive(action, component=component.name))
     return 0
@@ -308,11 +340,14 @@ def schema_command(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- run
 
+
 def run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", help="action key: ask, createImage, or COMPONENT.ACTION")
     add_input_arguments(parser)
     add_connection_arguments(parser)
-    parser.add_argument("--stream", action="store_true", help="print text as it arrives (actions that stream, such as ask)")
+    parser.add_argument(
+        "--stream", action="store_true", help="print text as it arrives (actions that stream, such as ask)"
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -324,15 +359,19 @@ def run_command(args: argparse.Namespace) -> int:
     host = default_host()
     bound = host.action(component, action)
     inputs = collect_inputs(args)
-    connection = host.connection(component, connection_values(args, bound.component)) if bound.connections.required else None
+    connection = (
+        host.connection(component, connection_values(args, bound.component)) if bound.connections.required else None
+    )
     context = ActionContext(component, action)
     streamed = False
     if args.stream:
+
         def on_partial(text: str) -> None:
             nonlocal streamed
             streamed = True
             sys.stderr.write(text)
             sys.stderr.flush()
+
         context.on_partial = on_partial
     result = host.run_action(component, action, inputs, connection, context=context)
     if streamed:

@@ -13,10 +13,7 @@ _TABLE_HEAD = (
     "|      Name      |     Type     |     Control Type     |     Description     |\n"
     "|:--------------:|:------------:|:--------------------:|:-------------------:|\n"
 )
-_OUTPUT_TABLE_HEAD = (
-    "|     Type     |     Control Type     |\n"
-    "|:------------:|:--------------------:|\n"
-)
+_OUTPUT_TABLE_HEAD = "|     Type     |     Control Type     |\n|:------------:|:--------------------:|\n"
 
 
 def reference_page(component: Component) -> str:

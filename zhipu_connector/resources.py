@@ -7,7 +7,7 @@ An installed package finds the copies; an editable checkout finds the originals.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ def data_path(relative: str) -> Path:
     raise FileNotFoundError(f"{relative} is missing from the installation")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     """One of the JSON Schemas under `schemas/`, parsed once per process."""
     import json

@@ -51,7 +51,7 @@ def test_a_script_prints_its_table_and_checks(script: str) -> None:
 @pytest.mark.slow
 def test_run_all_prints_one_table_with_every_script() -> None:
     output = run_quick("run_all")
-    combined = output[output.rindex("## All benchmarks"):]
+    combined = output[output.rindex("## All benchmarks") :]
     benchmarks = {line[2:].split(":", 1)[0] for line in table_rows(combined)}
     assert benchmarks == set(SCRIPTS)
     assert "- PASS: " in combined or "- MISS: " in combined

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-
 from browser.browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_unavailable, serve
 
 
@@ -26,7 +26,11 @@ def browser() -> Iterator[Any]:
         chromium_unavailable("Playwright's Python package is not installed")
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport={"width": 1100, "height": 900},
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1100, "height": 900},
         )
         try:
             yield context
@@ -40,8 +44,14 @@ def page(browser: Any) -> Iterator[Any]:
     tab = browser.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.on("console", lambda message: errors.append(message.text)
-           if message.type == "error" and not message.text.startswith("Failed to load resource") else None)
+    tab.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     yield tab
     tab.close()
     assert errors == [], f"the page reported errors: {errors}"
@@ -55,5 +65,8 @@ def memo_url() -> Iterator[str]:
     from zhipu_connector.forms.server import FormServer, loopback_hosts
 
     host = memo_host()
-    yield from serve(lambda port: FormServer(
-        host, connection_defaults={"memo": {"endpoint": "http://127.0.0.1:9"}}, allowed_hosts=loopback_hosts(port)))
+    yield from serve(
+        lambda port: FormServer(
+            host, connection_defaults={"memo": {"endpoint": "http://127.0.0.1:9"}}, allowed_hosts=loopback_hosts(port)
+        )
+    )

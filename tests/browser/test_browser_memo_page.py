@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from browser.browser_support import screenshot
 
 pytestmark = pytest.mark.browser
@@ -95,6 +94,7 @@ def test_validation_messages_appear_next_to_their_fields(memo):
     form.locator('.zc-field[data-key="urgency"] input').fill("0.7")
     assert field(form, "urgency").locator(".zc-error").is_hidden(), "editing a field clears its message"
     from forms.memo_plugin import calls
+
     assert calls == [], "nothing ran"
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from browser.browser_support import screenshot
+
 from zhipu_connector.forms.html import standalone_page
 from zhipu_connector.forms.tree import action_form, connection_form
 

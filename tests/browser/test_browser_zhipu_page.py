@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-
 from browser.browser_support import screenshot, serve
 
 pytestmark = pytest.mark.browser
@@ -23,7 +23,9 @@ def zhipu() -> Iterator[dict[str, Any]]:
     host = Host(default_plugins=["zhipu_connector.zhipu.plugin"], entry_points=False)
     with running_emulator(EmulatorConfig(api_keys=frozenset({demo_key}))) as emulator:
         connection = {"baseUrl": emulator, "token": demo_key}
-        for url in serve(lambda port: FormServer(host, connection_defaults={"zhipu": connection}, allowed_hosts=loopback_hosts(port))):
+        for url in serve(
+            lambda port: FormServer(host, connection_defaults={"zhipu": connection}, allowed_hosts=loopback_hosts(port))
+        ):
             yield {"url": url, "host": host, "connection": connection, "emulator": emulator}
 
 
@@ -38,7 +40,9 @@ def action(page, name):
 
 
 def field(form, key):
-    return form.locator(f':scope > .zc-fields > .zc-field[data-key="{key}"], :scope > .zc-fields > details > .zc-field[data-key="{key}"]')
+    return form.locator(
+        f':scope > .zc-fields > .zc-field[data-key="{key}"], :scope > .zc-fields > details > .zc-field[data-key="{key}"]'
+    )
 
 
 def choose(form, key, value):
@@ -102,8 +106,12 @@ def test_ask_runs_against_the_emulator_and_shows_the_reply(page_with_forms, zhip
     ask.locator(".zc-run").click()
     reply = ask.locator(".zc-output .zc-text")
     reply.wait_for(state="visible", timeout=20_000)
-    inputs = {"format": "SIMPLE", "model": "glm-4-flash", "systemPrompt": "Answer in one sentence.",
-              "userPrompt": "What is a display condition?"}
+    inputs = {
+        "format": "SIMPLE",
+        "model": "glm-4-flash",
+        "systemPrompt": "Answer in one sentence.",
+        "userPrompt": "What is a display condition?",
+    }
     expected = zhipu["host"].run_action("zhipu", "ask", inputs, zhipu["connection"])
     assert reply.inner_text() == expected, "the emulator answers the same request the same way"
     screenshot(ask.locator("xpath=.."), "zhipu-ask")
@@ -112,7 +120,9 @@ def test_ask_runs_against_the_emulator_and_shows_the_reply(page_with_forms, zhip
 def test_create_image_runs_against_the_emulator_and_shows_the_picture(page_with_forms, zhipu):
     form = action(page_with_forms, "createImage")
     field(form, "model").locator("input").fill("cogview-4")
-    form.locator('.zc-field[data-key="imageMessages"] .zc-item .zc-field[data-key="content"] input').fill("A red fox in the snow")
+    form.locator('.zc-field[data-key="imageMessages"] .zc-item .zc-field[data-key="content"] input').fill(
+        "A red fox in the snow"
+    )
     form.locator(".zc-run").click()
     image = form.locator(".zc-output img")
     image.wait_for(state="visible", timeout=20_000)

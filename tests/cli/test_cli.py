@@ -33,9 +33,11 @@ def test_validate_accepts_the_shipped_definition(capsys):
 
 def test_validate_reports_every_error(capsys, tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text("name: x\ntitle: X\nversion: 1\nactions:\n  a:\n    title: A\n    properties:\n"
-                    "      p: {type: NUMBER, maxValue: 1, defaultValue: 2}\n      q: {type: STRING, controlType: NUMBER}\n"
-                    "    output: {type: STRING}\n")
+    path.write_text(
+        "name: x\ntitle: X\nversion: 1\nactions:\n  a:\n    title: A\n    properties:\n"
+        "      p: {type: NUMBER, maxValue: 1, defaultValue: 2}\n      q: {type: STRING, controlType: NUMBER}\n"
+        "    output: {type: STRING}\n"
+    )
     status, out, err = run_cli(capsys, "validate", str(path))
     assert status == 1 and out == ""
     assert "control type NUMBER does not fit a STRING property" in err
@@ -62,8 +64,11 @@ def test_schema_of_inputs_and_output(capsys):
     status, out, _ = run_cli(capsys, "schema", "ask")
     schema = json.loads(out)
     assert schema["properties"]["temperature"] == {
-        "type": "number", "title": "Temperature", "description": schema["properties"]["temperature"]["description"],
-        "minimum": 0, "maximum": 1,
+        "type": "number",
+        "title": "Temperature",
+        "description": schema["properties"]["temperature"]["description"],
+        "minimum": 0,
+        "maximum": 1,
     }
     assert schema["required"] == ["model"]
     status, out, _ = run_cli(capsys, "schema", "createImage", "--output-schema")
@@ -75,8 +80,19 @@ def test_schema_of_inputs_and_output(capsys):
 def test_run_takes_inputs_from_every_source(capsys, echo_default_host, tmp_path):
     inputs = tmp_path / "inputs.yaml"
     inputs.write_text("text: from file\ntimes: 3\n")
-    status, out, _ = run_cli(capsys, "run", "echo.shout", "--input-file", str(inputs), "--input", '{"text": "ab"}',
-                             "-i", "loud=true", "--token", KEY)
+    status, out, _ = run_cli(
+        capsys,
+        "run",
+        "echo.shout",
+        "--input-file",
+        str(inputs),
+        "--input",
+        '{"text": "ab"}',
+        "-i",
+        "loud=true",
+        "--token",
+        KEY,
+    )
     assert status == 0 and json.loads(out) == {"text": "ABABAB", "length": 6}
 
 
@@ -89,7 +105,10 @@ def test_run_reads_the_token_from_the_environment(capsys, echo_default_host, mon
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--input", "{not json"], "--input: not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2"),
+        (
+            ["--input", "{not json"],
+            "--input: not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2",
+        ),
         (["--input", "[1, 2]"], "--input: must be a JSON object, not list"),
         (["-i", "novalue"], "-i: 'novalue' is not KEY=VALUE"),
         (["-i", "times=9", "-i", "text=x"], "times: Times: 9 is greater than the maximum of 5"),
@@ -119,11 +138,16 @@ def test_unknown_actions_are_clear(capsys, echo_default_host):
     assert status == 1 and "echo has no action 'whisper'" in err
 
 
-@pytest.mark.parametrize("command", ["validate", "describe", "docs", "schema", "run", "emulator", "form", "serve", "workflow", "batch", "demo"])
+@pytest.mark.parametrize(
+    "command",
+    ["validate", "describe", "docs", "schema", "run", "emulator", "form", "serve", "workflow", "batch", "demo"],
+)
 def test_every_command_has_help(command):
     listed = subprocess.run([sys.executable, "-m", "zhipu_connector.cli", "--help"], capture_output=True, text=True)
     assert command in listed.stdout
-    result = subprocess.run([sys.executable, "-m", "zhipu_connector.cli", command, "--help"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "zhipu_connector.cli", command, "--help"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert "usage: zhipu-connector" in result.stdout
 

@@ -6,8 +6,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -38,7 +38,9 @@ def serve(monkeypatch):
             return handler(request)
 
         transport = httpx.MockTransport(record)
-        monkeypatch.setattr(download_module, "CLIENT_FACTORY", lambda timeout: httpx.Client(transport=transport, follow_redirects=True))
+        monkeypatch.setattr(
+            download_module, "CLIENT_FACTORY", lambda timeout: httpx.Client(transport=transport, follow_redirects=True)
+        )
         return requests
 
     return install
@@ -50,7 +52,9 @@ def leftovers(directory: Path) -> list[str]:
 
 def test_saves_the_file_and_reports_path_size_and_type(core_host, serve, tmp_path):
     requests = serve(lambda r: httpx.Response(200, content=PNG, headers={"Content-Type": "image/png; charset=binary"}))
-    result = core_host.run_action("core", "download", {"url": "https://files.example/a/cat.png", "path": str(tmp_path / "out" / "cat.png")})
+    result = core_host.run_action(
+        "core", "download", {"url": "https://files.example/a/cat.png", "path": str(tmp_path / "out" / "cat.png")}
+    )
     target = tmp_path / "out" / "cat.png"
     assert result == {"path": str(target.resolve()), "bytes": len(PNG), "contentType": "image/png"}
     assert target.read_bytes() == PNG
@@ -60,8 +64,12 @@ def test_saves_the_file_and_reports_path_size_and_type(core_host, serve, tmp_pat
 
 def test_a_directory_target_takes_the_url_name_and_the_type_extension(core_host, serve, tmp_path):
     serve(lambda r: httpx.Response(200, content=PNG, headers={"Content-Type": "image/png"}))
-    named = core_host.run_action("core", "download", {"url": "http://h.example/img/a%20b.png?sig=1", "path": str(tmp_path)})
-    bare = core_host.run_action("core", "download", {"url": "http://h.example/emulator/images/0f3a", "path": f"{tmp_path}/sub/"})
+    named = core_host.run_action(
+        "core", "download", {"url": "http://h.example/img/a%20b.png?sig=1", "path": str(tmp_path)}
+    )
+    bare = core_host.run_action(
+        "core", "download", {"url": "http://h.example/emulator/images/0f3a", "path": f"{tmp_path}/sub/"}
+    )
     assert Path(named["path"]).name == "a_b.png"
     assert Path(bare["path"]) == (tmp_path / "sub" / "0f3a.png").resolve()
 
@@ -73,7 +81,9 @@ def test_file_names_from_urls_are_safe():
     assert file_name_from_url("https://x.example/a%2F..%2Fb") == "b"
 
 
-@pytest.mark.parametrize("url", ["ftp://files.example/x.png", "file:///etc/passwd", "javascript:alert(1)", "files.example/x.png"])
+@pytest.mark.parametrize(
+    "url", ["ftp://files.example/x.png", "file:///etc/passwd", "javascript:alert(1)", "files.example/x.png"]
+)
 def test_only_http_and_https_urls_pass_the_inputs_check(core_host, serve, tmp_path, url):
     requests = serve(lambda r: httpx.Response(200, content=b"x"))
     with pytest.raises(InputValidationError) as caught:
@@ -125,7 +135,9 @@ def test_a_file_that_appears_during_the_download_is_not_replaced(core_host, serv
 def test_a_declared_size_over_the_limit_is_refused_before_reading(core_host, serve, tmp_path):
     serve(lambda r: httpx.Response(200, content=b"x" * 2048))
     with pytest.raises(DownloadError, match="is 2048 bytes, over the size limit of 1024 bytes"):
-        core_host.run_action("core", "download", {"url": "https://x.example/big", "path": str(tmp_path / "big"), "maxBytes": 1024})
+        core_host.run_action(
+            "core", "download", {"url": "https://x.example/big", "path": str(tmp_path / "big"), "maxBytes": 1024}
+        )
     assert leftovers(tmp_path) == []
 
 
@@ -144,7 +156,9 @@ class _Chunks(httpx.SyncByteStream):
 def test_an_undeclared_size_is_counted_and_stopped_at_the_limit(core_host, serve, tmp_path):
     serve(lambda r: httpx.Response(200, stream=_Chunks([b"x" * 600] * 5)))
     with pytest.raises(DownloadError, match="over the size limit of 1000 bytes"):
-        core_host.run_action("core", "download", {"url": "https://x.example/stream", "path": str(tmp_path / "s"), "maxBytes": 1000})
+        core_host.run_action(
+            "core", "download", {"url": "https://x.example/stream", "path": str(tmp_path / "s"), "maxBytes": 1000}
+        )
     assert leftovers(tmp_path) == []
 
 
@@ -158,7 +172,9 @@ def test_a_broken_connection_leaves_no_partial_file(core_host, serve, tmp_path):
 def test_an_http_error_status_is_reported_with_the_status(core_host, serve, tmp_path):
     serve(lambda r: httpx.Response(404, content=b"gone"))
     with pytest.raises(DownloadError) as caught:
-        core_host.run_action("core", "download", {"url": "https://x.example/expired.png", "path": str(tmp_path / "e.png")})
+        core_host.run_action(
+            "core", "download", {"url": "https://x.example/expired.png", "path": str(tmp_path / "e.png")}
+        )
     assert caught.value.status == 404 and "failed with HTTP 404" in str(caught.value)
     assert leftovers(tmp_path) == []
 
@@ -184,7 +200,13 @@ def test_cancellation_stops_the_download_and_leaves_nothing(serve, tmp_path):
             yield b"b" * 100
 
     serve(lambda r: httpx.Response(200, stream=_CancelMidway()))
-    inputs = {"url": "https://x.example/c", "path": str(tmp_path / "c"), "overwrite": False, "maxBytes": 10_000, "timeout": 5}
+    inputs = {
+        "url": "https://x.example/c",
+        "path": str(tmp_path / "c"),
+        "overwrite": False,
+        "maxBytes": 10_000,
+        "timeout": 5,
+    }
     with pytest.raises(ActionCancelledError):
         download_module.download(inputs, None, ActionContext("core", "download", cancel_event=cancel))
     assert leftovers(tmp_path) == []
@@ -212,7 +234,9 @@ class _StallingServer:
             return
         with connection:
             connection.recv(65536)
-            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n" + b"x" * 10)
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n" + b"x" * 10
+            )
             while not self.stop.is_set():
                 if self.mode == "drip":
                     try:
@@ -233,7 +257,11 @@ def test_the_timeout_bounds_the_whole_download(core_host, tmp_path, mode):
     try:
         began = time.monotonic()
         with pytest.raises(DownloadError, match="took longer than the timeout of 0.5 s"):
-            core_host.run_action("core", "download", {"url": f"http://127.0.0.1:{server.port}/slow.png", "path": str(tmp_path / "slow.png"), "timeout": 0.5})
+            core_host.run_action(
+                "core",
+                "download",
+                {"url": f"http://127.0.0.1:{server.port}/slow.png", "path": str(tmp_path / "slow.png"), "timeout": 0.5},
+            )
         assert time.monotonic() - began < 3
     finally:
         server.close()
@@ -244,5 +272,7 @@ def test_the_written_file_has_ordinary_permissions(core_host, serve, tmp_path):
     serve(lambda r: httpx.Response(200, content=PNG))
     mask = os.umask(0o022)
     os.umask(mask)
-    result = core_host.run_action("core", "download", {"url": "https://x.example/p.png", "path": str(tmp_path / "p.png")})
+    result = core_host.run_action(
+        "core", "download", {"url": "https://x.example/p.png", "path": str(tmp_path / "p.png")}
+    )
     assert os.stat(result["path"]).st_mode & 0o777 == 0o666 & ~mask

@@ -172,7 +172,7 @@ EVALUATIONS = [
     ('quote == "it\'s"', True),
     ("quote == 'it\\u0027s'", True),
     ("'a\\\\b' == 'a\\u005cb'", True),
-    ("'\\n\\t\\r\\/\\\"' == \"\\u000a\\u0009\\u000d/\\u0022\"", True),
+    ('\'\\n\\t\\r\\/\\"\' == "\\u000a\\u0009\\u000d/\\u0022"', True),
 ]
 
 
@@ -253,7 +253,7 @@ def test_condition_keeps_its_source_and_prints_a_canonical_form() -> None:
     condition = parse_condition('  a=="x"&&!( b||c )  ')
     assert condition.source == '  a=="x"&&!( b||c )  '
     assert str(condition) == "a == 'x' && !(b || c)"
-    assert str(parse_condition("x in [1.50, -3, \"q'\\n\"]")) == "x in [1.5, -3, 'q\\'\\n']"
+    assert str(parse_condition('x in [1.50, -3, "q\'\\n"]')) == "x in [1.5, -3, 'q\\'\\n']"
     assert str(parse_condition("a == 100000000000000000000.0")) == "a == 100000000000000000000.0"
     assert str(parse_condition("a == 0.0000001")) == "a == 0.0000001"
 
@@ -262,9 +262,7 @@ def test_paths_drop_index_steps() -> None:
     condition = parse_condition(
         "messages[index].role == 'tool' && tags[0] != null || 'a' in tags && model in ['x'] && x.y.z"
     )
-    assert condition.paths() == frozenset(
-        {("messages", "role"), ("tags",), ("model",), ("x", "y", "z")}
-    )
+    assert condition.paths() == frozenset({("messages", "role"), ("tags",), ("model",), ("x", "y", "z")})
     assert parse_condition("true").paths() == frozenset()
 
 
@@ -294,9 +292,9 @@ def _error(text: str) -> ConditionSyntaxError:
 
 
 ERRORS = [
-    ("format == 'SIMPLE", 10, "unterminated string at column 10 in condition \"format == 'SIMPLE\""),
+    ("format == 'SIMPLE", 10, 'unterminated string at column 10 in condition "format == \'SIMPLE"'),
     ("a == 'x\\'", 5, "unterminated string at column 5 in condition \"a == 'x\\\\'\""),
-    ("a == 'x\\", 5, "unterminated string at column 5 in condition \"a == 'x\\\\\""),
+    ("a == 'x\\", 5, 'unterminated string at column 5 in condition "a == \'x\\\\"'),
     ("(a == 1", 7, "expected ')' at column 7 in condition '(a == 1'"),
     ("((a)", 4, "expected ')' at column 4 in condition '((a)'"),
     ("(a == 1 b", 8, "expected ')', found 'b' at column 8 in condition '(a == 1 b'"),
@@ -341,13 +339,29 @@ ERRORS = [
     ("a[index", 7, "expected ']' at column 7 in condition 'a[index'"),
     ("a.", 2, "expected a property name after '.' at column 2 in condition 'a.'"),
     ("a.1", 2, "expected a property name after '.', found '1' at column 2 in condition 'a.1'"),
-    ("x in 'a'", 5, "expected a list '[...]' or a path after 'in', found \"'a'\" at column 5 in condition \"x in 'a'\""),
+    (
+        "x in 'a'",
+        5,
+        "expected a list '[...]' or a path after 'in', found \"'a'\" at column 5 in condition \"x in 'a'\"",
+    ),
     ("x in true", 5, "expected a list '[...]' or a path after 'in', found 'true' at column 5 in condition 'x in true'"),
-    ("x in [1,]", 8, "expected a literal (string, number, true, false or null), found ']' at column 8 in condition 'x in [1,]'"),
-    ("x in [a]", 6, "expected a literal (string, number, true, false or null), found 'a' at column 6 in condition 'x in [a]'"),
+    (
+        "x in [1,]",
+        8,
+        "expected a literal (string, number, true, false or null), found ']' at column 8 in condition 'x in [1,]'",
+    ),
+    (
+        "x in [a]",
+        6,
+        "expected a literal (string, number, true, false or null), found 'a' at column 6 in condition 'x in [a]'",
+    ),
     ("x in [1", 7, "expected ',' or ']' at column 7 in condition 'x in [1'"),
     ("x in [1 2]", 8, "expected ',' or ']', found '2' at column 8 in condition 'x in [1 2]'"),
-    ("tags == ['a']", 8, "unexpected '[' at column 8 in condition \"tags == ['a']\": a list '[...]' is only allowed after 'in'"),
+    (
+        "tags == ['a']",
+        8,
+        "unexpected '[' at column 8 in condition \"tags == ['a']\": a list '[...]' is only allowed after 'in'",
+    ),
     (
         "a == b == c",
         7,
@@ -527,11 +541,7 @@ POOL: list[Any] = [None, True, False, 0, 1, 1.0, -1, 2.5, -0.0, "", "x", "y", "i
 LITERAL_POOL: list[Any] = [None, True, False, 0, 1, 1.0, -1, 2.5, "", "x", "y", "it's"]
 
 json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=5),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3),
     max_leaves=8,
 )

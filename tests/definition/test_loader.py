@@ -78,27 +78,61 @@ def test_a_minimal_definition_loads():
     [
         ({"type": "STRING", "bogus": 1}, "actions.act.properties.p: unknown key 'bogus'"),
         ({"type": "STRANG"}, "actions.act.properties.p.type: unknown type 'STRANG' (known: STRING"),
-        ({"type": "STRING", "controlType": "SLIDER"}, "actions.act.properties.p.controlType: unknown control type 'SLIDER' (known: TEXT"),
-        ({"type": "STRING", "controlType": "NUMBER"}, "actions.act.properties.p.controlType: control type NUMBER does not fit a STRING property"),
+        (
+            {"type": "STRING", "controlType": "SLIDER"},
+            "actions.act.properties.p.controlType: unknown control type 'SLIDER' (known: TEXT",
+        ),
+        (
+            {"type": "STRING", "controlType": "NUMBER"},
+            "actions.act.properties.p.controlType: control type NUMBER does not fit a STRING property",
+        ),
         ({"type": "INTEGER", "controlType": "TEXT"}, "control type TEXT does not fit an INTEGER property"),
         ({"type": "STRING", "controlType": "SELECT"}, "actions.act.properties.p: a SELECT control needs options"),
         ({"type": "ARRAY", "controlType": "MULTI_SELECT"}, "a MULTI_SELECT control needs options"),
-        ({"type": "STRING", "maxValue": 3}, "actions.act.properties.p.maxValue: 'maxValue' does not apply to a STRING property"),
+        (
+            {"type": "STRING", "maxValue": 3},
+            "actions.act.properties.p.maxValue: 'maxValue' does not apply to a STRING property",
+        ),
         ({"type": "INTEGER", "minLength": 3}, "'minLength' does not apply to an INTEGER property"),
-        ({"type": "INTEGER", "defaultValue": "three"}, "actions.act.properties.p.defaultValue: 'three' is not of type 'integer'"),
-        ({"type": "NUMBER", "minValue": 0, "maxValue": 1, "defaultValue": 3}, "actions.act.properties.p.defaultValue: 3 is above maxValue 1"),
-        ({"type": "NUMBER", "minValue": 0, "defaultValue": -1}, "actions.act.properties.p.defaultValue: -1 is below minValue 0"),
+        (
+            {"type": "INTEGER", "defaultValue": "three"},
+            "actions.act.properties.p.defaultValue: 'three' is not of type 'integer'",
+        ),
+        (
+            {"type": "NUMBER", "minValue": 0, "maxValue": 1, "defaultValue": 3},
+            "actions.act.properties.p.defaultValue: 3 is above maxValue 1",
+        ),
+        (
+            {"type": "NUMBER", "minValue": 0, "defaultValue": -1},
+            "actions.act.properties.p.defaultValue: -1 is below minValue 0",
+        ),
         ({"type": "NUMBER", "minValue": 2, "maxValue": 1}, "actions.act.properties.p.minValue: 2 is above maxValue 1"),
-        ({"type": "STRING", "controlType": "SELECT", "options": [{"label": "A", "value": "a"}], "defaultValue": "b"},
-         "actions.act.properties.p.defaultValue: 'b' is not among the options ['a']"),
-        ({"type": "STRING", "controlType": "SELECT", "options": [{"label": "A", "value": 1}]},
-         "actions.act.properties.p.options.0.value: 1 is not a STRING value"),
-        ({"type": "STRING", "controlType": "SELECT", "options": [{"label": "A", "value": "a"}, {"label": "B", "value": "a"}]},
-         "actions.act.properties.p.options.1.value: 'a' is listed twice"),
+        (
+            {"type": "STRING", "controlType": "SELECT", "options": [{"label": "A", "value": "a"}], "defaultValue": "b"},
+            "actions.act.properties.p.defaultValue: 'b' is not among the options ['a']",
+        ),
+        (
+            {"type": "STRING", "controlType": "SELECT", "options": [{"label": "A", "value": 1}]},
+            "actions.act.properties.p.options.0.value: 1 is not a STRING value",
+        ),
+        (
+            {
+                "type": "STRING",
+                "controlType": "SELECT",
+                "options": [{"label": "A", "value": "a"}, {"label": "B", "value": "a"}],
+            },
+            "actions.act.properties.p.options.1.value: 'a' is listed twice",
+        ),
         ({"type": "STRING", "maxLength": 2, "defaultValue": "abc"}, "'abc' is longer than maxLength 2"),
         ({"type": "STRING", "pattern": "("}, "actions.act.properties.p.pattern: '(' is not a 'regex'"),
-        ({"type": "STRING", "hidden": True, "required": True}, "actions.act.properties.p.hidden: a hidden property cannot be required"),
-        ({"type": "ARRAY", "items": {"type": "NUMBER", "controlType": "TEXT"}}, "actions.act.properties.p.items.controlType: control type TEXT does not fit a NUMBER"),
+        (
+            {"type": "STRING", "hidden": True, "required": True},
+            "actions.act.properties.p.hidden: a hidden property cannot be required",
+        ),
+        (
+            {"type": "ARRAY", "items": {"type": "NUMBER", "controlType": "TEXT"}},
+            "actions.act.properties.p.items.controlType: control type TEXT does not fit a NUMBER",
+        ),
     ],
 )
 def test_each_rule_is_reported_at_its_location(fields, expected):

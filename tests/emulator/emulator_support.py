@@ -77,6 +77,5 @@ def sse_events(text: str) -> list[str]:
     for block in text[:-2].split("\n\n"):
         assert block.startswith("data: "), block
         assert "\n" not in block, "one data line per event"
-        events.append(block[len("data: "):])
+        events.append(block[len("data: ") :])
     return events
-

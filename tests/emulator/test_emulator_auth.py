@@ -146,9 +146,7 @@ class TestJwt:
             ({"drop": ("timestamp",)}, "timestamp"),
         ],
     )
-    def test_malformed_tokens_are_invalid(
-        self, strict: Emulator, options: dict[str, object], words: str
-    ) -> None:
+    def test_malformed_tokens_are_invalid(self, strict: Emulator, options: dict[str, object], words: str) -> None:
         status, code, message = error_of(strict.chat(authorization=f"Bearer {token(**options)}"))
         assert (status, code) == (401, "1002")
         assert words in message

@@ -238,7 +238,9 @@ class TestTimes:
 
     def test_a_client_that_changes_request_id_never_gets_through(self, emulator: Emulator) -> None:
         header = {"X-Emulator-Fault": "overloaded;times=1"}
-        statuses = {emulator.chat(chat_body(request_id=f"attempt-{n:04d}"), headers=header).status_code for n in range(3)}
+        statuses = {
+            emulator.chat(chat_body(request_id=f"attempt-{n:04d}"), headers=header).status_code for n in range(3)
+        }
         assert statuses == {429}
 
     def test_without_a_request_id_the_same_body_counts_as_the_same_request(self, emulator: Emulator) -> None:
@@ -248,7 +250,10 @@ class TestTimes:
     def test_times_works_for_every_kind_of_fault(self, emulator: Emulator) -> None:
         first = by_header(emulator, "finish_length;times=1", request_id="finish-0001")
         second = by_header(emulator, "finish_length;times=1", request_id="finish-0001")
-        assert [first.json()["choices"][0]["finish_reason"], second.json()["choices"][0]["finish_reason"]] == ["length", "stop"]
+        assert [first.json()["choices"][0]["finish_reason"], second.json()["choices"][0]["finish_reason"]] == [
+            "length",
+            "stop",
+        ]
 
     def test_counters_are_bounded(self) -> None:
         emulator = Emulator(EmulatorConfig(fault_memory=1))
@@ -271,7 +276,9 @@ class TestConfiguredFaults:
 
     def test_a_default_fault_with_times_counts_per_request(self) -> None:
         emulator = Emulator(EmulatorConfig(fault="rate_limit;times=1"))
-        statuses = [emulator.chat(chat_body(request_id=rid)).status_code for rid in ("req-0001", "req-0001", "req-0002")]
+        statuses = [
+            emulator.chat(chat_body(request_id=rid)).status_code for rid in ("req-0001", "req-0001", "req-0002")
+        ]
         assert statuses == [429, 200, 429]
 
     def test_a_request_may_ask_for_another_fault(self) -> None:

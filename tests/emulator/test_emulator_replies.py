@@ -121,9 +121,7 @@ class TestLimits:
         assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
 
     @pytest.mark.parametrize("max_tokens", [1, 2, 5, 12])
-    def test_max_tokens_truncates_with_finish_reason_length(
-        self, emulator: Emulator, max_tokens: int
-    ) -> None:
+    def test_max_tokens_truncates_with_finish_reason_length(self, emulator: Emulator, max_tokens: int) -> None:
         full = reply_of(emulator.chat())[0]
         content, finish_reason, usage = reply_of(emulator.chat(chat_body(max_tokens=max_tokens)))
         assert finish_reason == "length"

@@ -120,7 +120,9 @@ class TestOfficialSdk:
         return ZhipuAI(api_key=KEY, base_url=base_url, max_retries=0, timeout=5)
 
     def test_chat(self, sdk) -> None:
-        completion = sdk.chat.completions.create(model="glm-4-flash", messages=[{"role": "user", "content": "Hi there"}])
+        completion = sdk.chat.completions.create(
+            model="glm-4-flash", messages=[{"role": "user", "content": "Hi there"}]
+        )
         assert '"Hi there"' in completion.choices[0].message.content
         assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
 

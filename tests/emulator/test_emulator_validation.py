@@ -127,9 +127,7 @@ BAD_CHAT_FIELDS = [
 
 
 @pytest.mark.parametrize(("fields", "words"), BAD_CHAT_FIELDS)
-def test_a_bad_chat_field_is_1214_naming_field_and_rule(
-    emulator: Emulator, fields: dict[str, Any], words: str
-) -> None:
+def test_a_bad_chat_field_is_1214_naming_field_and_rule(emulator: Emulator, fields: dict[str, Any], words: str) -> None:
     status, code, message = error_of(emulator.chat(chat_body(**fields)))
     assert (status, code) == (400, "1214")
     assert words in message

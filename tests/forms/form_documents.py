@@ -16,12 +16,19 @@ from hypothesis import strategies as st
 from zhipu_connector.definition.conditions import parse_condition
 from zhipu_connector.forms.tree import Field, Form
 
+
 def form_documents(form: Form) -> st.SearchStrategy[dict[str, Any]]:
     """Documents the form can send."""
     return _object(form.fields, in_item=False).map(lambda raw: prune(form.fields, raw, form.defaults, None, None))
 
 
-def prune(fields: tuple[Field, ...], values: dict[str, Any], defaults: dict[str, Any], index: int | None, outer: dict[str, Any] | None) -> dict[str, Any]:
+def prune(
+    fields: tuple[Field, ...],
+    values: dict[str, Any],
+    defaults: dict[str, Any],
+    index: int | None,
+    outer: dict[str, Any] | None,
+) -> dict[str, Any]:
     """`values` with only the fields the page would show, recursively."""
     shown = {f.key for f in fields}
     for _ in range(len(fields) + 1):
@@ -84,7 +91,11 @@ def _free_value(field: Field, in_item: bool) -> st.SearchStrategy[Any]:
             low, high = bounds.min_length or 0, bounds.max_length
             return strategy.filter(lambda s: len(s) >= low and (high is None or len(s) <= high))
         low = bounds.min_length or (0 if in_item else 1)  # the page leaves an empty box out, except in a list
-        return st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=low, max_size=bounds.max_length or max(low, 12))
+        return st.text(
+            alphabet=st.characters(blacklist_categories=("Cs",)),
+            min_size=low,
+            max_size=bounds.max_length or max(low, 12),
+        )
     if field.type in ("DATE", "DATE_TIME", "TIME"):
         return st.dates().map(lambda d: d.isoformat())
     if field.type == "INTEGER":

@@ -70,7 +70,16 @@ def test_simple_needs_no_messages_and_gets_none(recorder):
 
 
 def test_advanced_drops_the_prompts(recorder):
-    got = ask(recorder, {"model": "glm-4-flash", "format": "ADVANCED", "messages": MESSAGES, "userPrompt": "ignored", "systemPrompt": "ignored"})
+    got = ask(
+        recorder,
+        {
+            "model": "glm-4-flash",
+            "format": "ADVANCED",
+            "messages": MESSAGES,
+            "userPrompt": "ignored",
+            "systemPrompt": "ignored",
+        },
+    )
     assert got == {"model": "glm-4-flash", "format": "ADVANCED", "messages": MESSAGES}
 
 

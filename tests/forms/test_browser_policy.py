@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-
 from browser.browser_support import chromium_unavailable
 
 
 def test_without_chromium_the_browser_tests_skip_with_the_reason(monkeypatch):
     monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match=r"Chromium is not installed at /x \(install it with `apt-get install chromium`"):
+    with pytest.raises(
+        pytest.skip.Exception, match=r"Chromium is not installed at /x \(install it with `apt-get install chromium`"
+    ):
         chromium_unavailable("Chromium is not installed at /x")
 
 

@@ -60,16 +60,27 @@ def test_form_html_of_the_connection_has_no_secret_value(capsys):
     assert 'type="password"' in token and "value=" not in token
 
 
-@pytest.mark.parametrize("argv, status, message", [
-    (["form"], 2, "name an action, or pass --connection (not both)"),
-    (["form", "ask", "--connection"], 2, "name an action, or pass --connection (not both)"),
-    (["form", "ask", "--authorization", "x"], 2, "--authorization goes with --connection"),
-    (["form", "nope"], 1, "zhipu has no action 'nope' (known: ask, createImage)"),
-    (["form", "--connection", "--authorization", "oauth"], 1, "zhipu has no authorization 'oauth' (known: bearer_token)"),
-    (["serve", "--host", "0.0.0.0"], 1, "refusing to listen on 0.0.0.0, which other machines can reach: pass --allow-remote"),
-    (["serve", "--host", "192.168.1.20", "--port", "0"], 1, "refusing to listen on 192.168.1.20"),
-    (["serve", "--port", "70000"], 1, "--port 70000 is not a port number"),
-])
+@pytest.mark.parametrize(
+    "argv, status, message",
+    [
+        (["form"], 2, "name an action, or pass --connection (not both)"),
+        (["form", "ask", "--connection"], 2, "name an action, or pass --connection (not both)"),
+        (["form", "ask", "--authorization", "x"], 2, "--authorization goes with --connection"),
+        (["form", "nope"], 1, "zhipu has no action 'nope' (known: ask, createImage)"),
+        (
+            ["form", "--connection", "--authorization", "oauth"],
+            1,
+            "zhipu has no authorization 'oauth' (known: bearer_token)",
+        ),
+        (
+            ["serve", "--host", "0.0.0.0"],
+            1,
+            "refusing to listen on 0.0.0.0, which other machines can reach: pass --allow-remote",
+        ),
+        (["serve", "--host", "192.168.1.20", "--port", "0"], 1, "refusing to listen on 192.168.1.20"),
+        (["serve", "--port", "70000"], 1, "--port 70000 is not a port number"),
+    ],
+)
 def test_bad_command_lines_say_what_is_wrong(capsys, argv, status, message):
     assert main(argv) == status
     assert message in capsys.readouterr().err
@@ -99,7 +110,9 @@ def test_serve_with_the_emulator_runs_ask_and_keeps_a_typed_token_out_of_its_log
     env.pop("ZHIPUAI_API_KEY", None)
     log = tmp_path / "serve.log"
     with log.open("w") as sink:
-        server = subprocess.Popen([*script, "serve", "--port", "0", "--emulator"], stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        server = subprocess.Popen(
+            [*script, "serve", "--port", "0", "--emulator"], stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT, env=env
+        )
     try:
         url = _wait_for_url(log, server)
         with httpx.Client(base_url=url, timeout=30) as client:

@@ -6,16 +6,18 @@ import copy
 import json
 
 import pytest
+from forms.form_documents import form_documents, value_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from forms.form_documents import form_documents, value_of
 from zhipu_connector.definition.json_schema import input_schema, object_schema
 from zhipu_connector.forms.rjsf import form_schema, render_rjsf, ui_schema
 from zhipu_connector.forms.tree import action_form, component_forms, connection_form
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-3, 200_000) | st.floats(-2, 3, allow_nan=False) | st.text(max_size=6),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
@@ -71,10 +73,18 @@ def test_options_are_labelled_with_one_of_const_and_title(memo_component):
         {"const": "SIMPLE", "title": "Simple", "description": "One body of text."},
         {"const": "ADVANCED", "title": "Advanced", "description": "Sections with headings."},
     ]
-    assert schema["properties"]["tags"]["items"] == {"oneOf": [
-        {"const": "urgent", "title": "Urgent"}, {"const": "internal", "title": "Internal"}, {"const": "draft", "title": "Draft"}]}
+    assert schema["properties"]["tags"]["items"] == {
+        "oneOf": [
+            {"const": "urgent", "title": "Urgent"},
+            {"const": "internal", "title": "Internal"},
+            {"const": "draft", "title": "Draft"},
+        ]
+    }
     assert schema["properties"]["tags"]["uniqueItems"] is True
-    assert schema["properties"]["signed"]["oneOf"] == [{"const": True, "title": "True"}, {"const": False, "title": "False"}]
+    assert schema["properties"]["signed"]["oneOf"] == [
+        {"const": True, "title": "True"},
+        {"const": False, "title": "False"},
+    ]
 
 
 def test_suggested_values_stay_examples_and_keep_their_labels_in_the_ui_schema(zhipu_component):
@@ -84,7 +94,9 @@ def test_suggested_values_stay_examples_and_keep_their_labels_in_the_ui_schema(z
     base_url = next(p for p in prop if p.name == "baseUrl")
     assert schema["properties"]["baseUrl"]["examples"] == [o.value for o in base_url.options]
     assert "oneOf" not in schema["properties"]["baseUrl"] and "enum" not in schema["properties"]["baseUrl"]
-    assert ui["baseUrl"]["ui:options"]["suggestions"] == [{"value": o.value, "label": o.label} for o in base_url.options]
+    assert ui["baseUrl"]["ui:options"]["suggestions"] == [
+        {"value": o.value, "label": o.label} for o in base_url.options
+    ]
 
 
 def test_a_secret_is_a_write_only_password(zhipu_component):
@@ -104,7 +116,9 @@ def test_ui_order_puts_advanced_fields_last_and_groups_them_collapsed(zhipu_comp
         basic = [f.key for f in form.fields if not f.advanced]
         advanced = [f.key for f in form.fields if f.advanced]
         assert ui["ui:order"] == basic + advanced
-        assert ui["ui:options"]["groups"] == [{"id": "advanced", "title": "Advanced options", "collapsed": True, "fields": advanced}]
+        assert ui["ui:options"]["groups"] == [
+            {"id": "advanced", "title": "Advanced options", "collapsed": True, "fields": advanced}
+        ]
         for key in advanced:
             assert ui[key]["ui:options"]["advanced"] is True
 
@@ -138,8 +152,12 @@ def test_conditional_fields_live_in_if_then_and_the_object_is_closed_by_unevalua
     assert set(item["properties"]) == {"heading", "level", "note", "anchor"}
     assert item["additionalProperties"] is False
     footer = schema["properties"]["footer"]
-    assert footer["allOf"] == [{"if": {"properties": {"signature": {"not": {"const": None}}}, "required": ["signature"]},
-                                "then": {"properties": {"date": footer["allOf"][0]["then"]["properties"]["date"]}}}]
+    assert footer["allOf"] == [
+        {
+            "if": {"properties": {"signature": {"not": {"const": None}}}, "required": ["signature"]},
+            "then": {"properties": {"date": footer["allOf"][0]["then"]["properties"]["date"]}},
+        }
+    ]
 
 
 def test_the_form_shows_what_it_requires(memo_component):
@@ -147,16 +165,26 @@ def test_the_form_shows_what_it_requires(memo_component):
     assert validator.is_valid({"title": "t", "sections": [{"heading": "h"}]})
     assert not validator.is_valid({"title": "t"}), "sections are shown by the default format, so required"
     assert validator.is_valid({"title": "t", "format": "SIMPLE", "body": "b"})
-    assert not validator.is_valid({"title": "t", "format": "SIMPLE", "body": "b", "sections": [{"heading": "h"}]}), \
+    assert not validator.is_valid({"title": "t", "format": "SIMPLE", "body": "b", "sections": [{"heading": "h"}]}), (
         "a hidden field is never sent by the form"
+    )
     assert not validator.is_valid({"title": "t", "sections": [{"heading": "h"}], "extra": 1})
 
 
-@pytest.mark.parametrize("owner, kind, name", [
-    ("zhipu", "action", "ask"), ("zhipu", "action", "createImage"), ("zhipu", "connection", "bearer_token"),
-    ("memo", "action", "compose"), ("memo", "connection", "api_key"), ("echo", "action", "shout"),
-])
-def test_documents_filled_in_by_the_form_pass_the_schema_dispatch_uses(owner, kind, name, zhipu_component, memo_component, echo_host):
+@pytest.mark.parametrize(
+    "owner, kind, name",
+    [
+        ("zhipu", "action", "ask"),
+        ("zhipu", "action", "createImage"),
+        ("zhipu", "connection", "bearer_token"),
+        ("memo", "action", "compose"),
+        ("memo", "connection", "api_key"),
+        ("echo", "action", "shout"),
+    ],
+)
+def test_documents_filled_in_by_the_form_pass_the_schema_dispatch_uses(
+    owner, kind, name, zhipu_component, memo_component, echo_host
+):
     component = {"zhipu": zhipu_component, "memo": memo_component, "echo": echo_host.component("echo")}[owner]
     form = action_form(component, name) if kind == "action" else connection_form(component, name)
     form_validator = Draft202012Validator(form_schema(form))
@@ -200,7 +228,9 @@ def test_whatever_the_form_schema_accepts_dispatch_accepts(owner, name, zhipu_co
     check()
 
 
-def test_the_memo_handler_receives_exactly_what_the_form_sent_completed_with_defaults(memo_host, memo_component, memo_calls):
+def test_the_memo_handler_receives_exactly_what_the_form_sent_completed_with_defaults(
+    memo_host, memo_component, memo_calls
+):
     form = action_form(memo_component, "compose")
     connection = {"apiKey": "key-123456.secret"}
 

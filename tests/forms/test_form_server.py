@@ -30,7 +30,9 @@ def call(app, method, path, *, json_body=None, content=None, headers=None):
 
 @pytest.fixture(scope="module")
 def app(memo_host):
-    return FormServer(memo_host, connection_defaults={"memo": {"endpoint": "http://127.0.0.1:9"}}, allowed_hosts=loopback_hosts(PORT))
+    return FormServer(
+        memo_host, connection_defaults={"memo": {"endpoint": "http://127.0.0.1:9"}}, allowed_hosts=loopback_hosts(PORT)
+    )
 
 
 def run(app, inputs, connection=None, **kwargs):
@@ -102,7 +104,11 @@ def test_a_hidden_field_is_not_required_and_not_passed_on(app, memo_calls):
     simple = {"format": "SIMPLE", "title": "T", "body": "B", "sections": [{"heading": "never sent"}]}
     assert run(app, simple).status_code == 200
     assert "sections" not in memo_calls[-1]["inputs"]
-    advanced = {"title": "T", "body": "never sent", "sections": [{"heading": "H", "level": 1, "note": "hidden at level 1"}]}
+    advanced = {
+        "title": "T",
+        "body": "never sent",
+        "sections": [{"heading": "H", "level": 1, "note": "hidden at level 1"}],
+    }
     assert run(app, advanced).status_code == 200
     assert "body" not in memo_calls[-1]["inputs"]
     assert memo_calls[-1]["inputs"]["sections"] == [{"heading": "H", "level": 1}]
@@ -117,14 +123,17 @@ def test_validate_checks_without_running(app, memo_calls):
     assert memo_calls == []
 
 
-@pytest.mark.parametrize("inputs", [
-    {"title": 42, "sections": "none"},                                     # wrong types
-    {},                                                                   # missing fields
-    {"title": "T", "sections": [{"heading": "H"}], "colour": "red"},      # an unknown key
-    {"title": "T", "sections": [{"heading": ""}, {"heading": "H", "x": 1}], "urgency": 1.5, "copies": 0},
-    {"title": "T", "format": "SIMPLE"},                                   # required when shown
-    ["not", "an", "object"],
-])
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"title": 42, "sections": "none"},  # wrong types
+        {},  # missing fields
+        {"title": "T", "sections": [{"heading": "H"}], "colour": "red"},  # an unknown key
+        {"title": "T", "sections": [{"heading": ""}, {"heading": "H", "x": 1}], "urgency": 1.5, "copies": 0},
+        {"title": "T", "format": "SIMPLE"},  # required when shown
+        ["not", "an", "object"],
+    ],
+)
 def test_bad_inputs_get_the_hosts_own_problems_and_nothing_runs(app, memo_host, memo_calls, inputs):
     response = run(app, inputs)
     assert response.status_code == 422
@@ -154,18 +163,45 @@ def test_connection_problems_come_with_the_input_problems(app, memo_calls):
     assert memo_calls == []
 
 
-@pytest.mark.parametrize("method, path, kwargs, status, fragment", [
-    ("POST", "/api/run/memo/compose", {"content": b"{", "headers": {"content-type": "application/json"}}, 400, "not valid JSON"),
-    ("POST", "/api/run/memo/compose", {"json_body": [1]}, 400, "must be a JSON object"),
-    ("POST", "/api/run/memo/compose", {"json_body": {"inputs": {}, "token": "x"}}, 400, "unknown key in the body: 'token'"),
-    ("POST", "/api/run/memo/compose", {"json_body": {"inputs": {}, "connection": "k"}}, 400, "'connection' must be an object"),
-    ("POST", "/api/run/memo/compose", {"content": b"{}", "headers": {"content-type": "text/plain"}}, 415, "application/json"),
-    ("POST", "/api/run/memo/nothing", {"json_body": {}}, 404, "memo has no action 'nothing'"),
-    ("POST", "/api/run/zhipu/ask", {"json_body": {}}, 404, "unknown component 'zhipu'"),
-    ("GET", "/api/run/memo/compose", {}, 405, "GET is not allowed here"),
-    ("DELETE", "/", {}, 405, "DELETE is not allowed here"),
-    ("GET", "/etc/passwd", {}, 404, "nothing at /etc/passwd"),
-])
+@pytest.mark.parametrize(
+    "method, path, kwargs, status, fragment",
+    [
+        (
+            "POST",
+            "/api/run/memo/compose",
+            {"content": b"{", "headers": {"content-type": "application/json"}},
+            400,
+            "not valid JSON",
+        ),
+        ("POST", "/api/run/memo/compose", {"json_body": [1]}, 400, "must be a JSON object"),
+        (
+            "POST",
+            "/api/run/memo/compose",
+            {"json_body": {"inputs": {}, "token": "x"}},
+            400,
+            "unknown key in the body: 'token'",
+        ),
+        (
+            "POST",
+            "/api/run/memo/compose",
+            {"json_body": {"inputs": {}, "connection": "k"}},
+            400,
+            "'connection' must be an object",
+        ),
+        (
+            "POST",
+            "/api/run/memo/compose",
+            {"content": b"{}", "headers": {"content-type": "text/plain"}},
+            415,
+            "application/json",
+        ),
+        ("POST", "/api/run/memo/nothing", {"json_body": {}}, 404, "memo has no action 'nothing'"),
+        ("POST", "/api/run/zhipu/ask", {"json_body": {}}, 404, "unknown component 'zhipu'"),
+        ("GET", "/api/run/memo/compose", {}, 405, "GET is not allowed here"),
+        ("DELETE", "/", {}, 405, "DELETE is not allowed here"),
+        ("GET", "/etc/passwd", {}, 404, "nothing at /etc/passwd"),
+    ],
+)
 def test_requests_the_server_refuses(app, memo_calls, method, path, kwargs, status, fragment):
     response = call(app, method, path, **kwargs)
     assert response.status_code == status
@@ -192,7 +228,9 @@ def test_a_body_without_a_declared_length_is_still_capped(memo_host, memo_calls)
     async def go():
         transport = httpx.ASGITransport(app=small)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            return await client.post("/api/run/memo/compose", content=stream(), headers={"content-type": "application/json"})
+            return await client.post(
+                "/api/run/memo/compose", content=stream(), headers={"content-type": "application/json"}
+            )
 
     response = asyncio.run(go())
     assert response.status_code == 413
@@ -235,8 +273,11 @@ def test_a_posted_token_never_appears_in_the_page_the_json_or_the_log(app, memo_
 
 
 def test_a_secret_held_by_the_server_stays_there(memo_host, memo_calls):
-    held = FormServer(memo_host, connection_defaults={"memo": {"apiKey": TOKEN, "endpoint": "http://127.0.0.1:9"}},
-                      allowed_hosts=loopback_hosts(PORT))
+    held = FormServer(
+        memo_host,
+        connection_defaults={"memo": {"apiKey": TOKEN, "endpoint": "http://127.0.0.1:9"}},
+        allowed_hosts=loopback_hosts(PORT),
+    )
     page = call(held, "GET", "/").text
     assert TOKEN not in page and TOKEN not in call(held, "GET", "/api/forms").text
     assert 'placeholder="set on the server"' in page
@@ -251,7 +292,9 @@ def test_a_secret_held_by_the_server_stays_there(memo_host, memo_calls):
 def test_a_crashing_handler_is_a_502_with_the_key_masked(echo_host):
     key = "echo-key.crashsecret42"
     app = FormServer(echo_host)
-    response = call(app, "POST", "/api/run/echo/broken", json_body={"inputs": {"mode": "crash"}, "connection": {"apiKey": key}})
+    response = call(
+        app, "POST", "/api/run/echo/broken", json_body={"inputs": {"mode": "crash"}, "connection": {"apiKey": key}}
+    )
     assert response.status_code == 502
     (error,) = response.json()["errors"]
     assert error["type"] == "HandlerCrashedError" and "boom with key ********" in error["message"]
@@ -260,7 +303,9 @@ def test_a_crashing_handler_is_a_502_with_the_key_masked(echo_host):
 
 def test_an_output_that_breaks_the_schema_is_a_502(echo_host):
     app = FormServer(echo_host)
-    response = call(app, "POST", "/api/run/echo/broken", json_body={"inputs": {}, "connection": {"apiKey": "echo-key.x12345"}})
+    response = call(
+        app, "POST", "/api/run/echo/broken", json_body={"inputs": {}, "connection": {"apiKey": "echo-key.x12345"}}
+    )
     assert response.status_code == 502
     assert response.json()["errors"][0]["type"] == "OutputValidationError"
 
@@ -275,11 +320,14 @@ def test_the_api_json_is_utf8_and_parses(app):
     assert json.loads(response.content.decode("utf-8")) == response.json()
 
 
-@pytest.mark.parametrize("inputs", [
-    {"model": 4, "messages": "hello", "temperature": "warm"},
-    {"format": "SIMPLE", "model": "glm-4-flash", "userPrompt": "", "topP": 0, "colour": "red"},
-    {"model": "glm-4-flash", "messages": [{"role": "robot"}], "stop": ["a", "b", "c", "d", "e"]},
-])
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"model": 4, "messages": "hello", "temperature": "warm"},
+        {"format": "SIMPLE", "model": "glm-4-flash", "userPrompt": "", "topP": 0, "colour": "red"},
+        {"model": "glm-4-flash", "messages": [{"role": "robot"}], "stop": ["a", "b", "c", "d", "e"]},
+    ],
+)
 def test_the_page_gets_the_same_messages_as_the_command_line(inputs, capsys):
     from zhipu_connector.cli import main
     from zhipu_connector.host.host import Host
@@ -290,7 +338,21 @@ def test_the_page_gets_the_same_messages_as_the_command_line(inputs, capsys):
     response = call(app, "POST", "/api/run/zhipu/ask", json_body=body)
     assert response.status_code == 422
     (error,) = response.json()["errors"]
-    assert main(["run", "ask", "--input", json.dumps(inputs), "--token", "cli4e5f.sameMessagesKey", "--base-url", "http://127.0.0.1:9"]) == 1
+    assert (
+        main(
+            [
+                "run",
+                "ask",
+                "--input",
+                json.dumps(inputs),
+                "--token",
+                "cli4e5f.sameMessagesKey",
+                "--base-url",
+                "http://127.0.0.1:9",
+            ]
+        )
+        == 1
+    )
     printed = capsys.readouterr().err
     assert printed == f"error: {error['message']}\n"
     for problem in error["problems"]:

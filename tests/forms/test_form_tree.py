@@ -30,13 +30,20 @@ def _check_field(field: Field, prop: Property) -> None:
     assert field.pattern == prop.pattern
     b = field.bounds
     assert (b.min_value, b.max_value) == (prop.min_value, prop.max_value)
-    assert (b.min_length, b.max_length, b.min_items, b.max_items) == (prop.min_length, prop.max_length, prop.min_items, prop.max_items)
+    assert (b.min_length, b.max_length, b.min_items, b.max_items) == (
+        prop.min_length,
+        prop.max_length,
+        prop.min_items,
+        prop.max_items,
+    )
     if prop.secret:
         assert field.default is None and field.example is None
     else:
         assert field.default == prop.default_value and field.example == prop.example_value
     if prop.options:
-        assert [(c.value, c.label, c.description) for c in field.options] == [(o.value, o.label, o.description) for o in prop.options]
+        assert [(c.value, c.label, c.description) for c in field.options] == [
+            (o.value, o.label, o.description) for o in prop.options
+        ]
         assert field.open_options == prop.allow_custom_value
     if prop.items is not None:
         assert field.item is not None
@@ -75,7 +82,9 @@ def test_ask_shows_format_first_and_its_conditional_fields(zhipu_component):
     shown = {"SIMPLE": set(), "ADVANCED": set()}
     for choice in form.field("format").options:
         values = {"format": choice.value}
-        shown[choice.value] = {f.key for f in form.fields if f.condition and parse_condition(f.condition).evaluate(values)}
+        shown[choice.value] = {
+            f.key for f in form.fields if f.condition and parse_condition(f.condition).evaluate(values)
+        }
     assert shown == {"SIMPLE": {"systemPrompt", "userPrompt"}, "ADVANCED": {"messages"}}
     assert form.field("userPrompt").required and not form.field("systemPrompt").required
     assert form.field("messages").required
@@ -135,12 +144,22 @@ def test_the_tree_as_json(memo_component):
     assert (tree["kind"], tree["component"], tree["name"], tree["title"]) == ("action", "memo", "compose", "Compose")
     fields = {f["key"]: f for f in tree["fields"]}
     assert fields["format"]["options"][0] == {"value": "SIMPLE", "label": "Simple", "description": "One body of text."}
-    assert fields["body"]["displayCondition"] == {"source": "format == 'SIMPLE'", "ast": condition_ast("format == 'SIMPLE'")}
+    assert fields["body"]["displayCondition"] == {
+        "source": "format == 'SIMPLE'",
+        "ast": condition_ast("format == 'SIMPLE'"),
+    }
     assert fields["sections"]["bounds"] == {"minItems": 1, "maxItems": 3}
     assert [f["key"] for f in fields["sections"]["item"]["fields"]] == ["heading", "level", "note", "anchor"]
     assert fields["urgency"] == {
-        "key": "urgency", "label": "Urgency", "type": "NUMBER", "widget": "number", "required": False,
-        "default": 0.5, "bounds": {"minValue": 0, "maxValue": 1}, "advanced": True, "secret": False,
+        "key": "urgency",
+        "label": "Urgency",
+        "type": "NUMBER",
+        "widget": "number",
+        "required": False,
+        "default": 0.5,
+        "bounds": {"minValue": 0, "maxValue": 1},
+        "advanced": True,
+        "secret": False,
     }
 
 
@@ -155,19 +174,29 @@ def test_unknown_names_are_errors_naming_what_exists(zhipu_component, echo_host)
         action_form(zhipu_component, "nope")
     with pytest.raises(UnknownActionError, match=r"no authorization 'oauth' \(known: bearer_token\)"):
         connection_form(zhipu_component, "oauth")
-    component = parse_component("name: bare\ntitle: Bare\nversion: 1\nactions:\n  a: {title: A, properties: {}, output: {type: STRING}}\n")
+    component = parse_component(
+        "name: bare\ntitle: Bare\nversion: 1\nactions:\n  a: {title: A, properties: {}, output: {type: STRING}}\n"
+    )
     with pytest.raises(UnknownActionError, match="bare has no connection"):
         connection_form(component)
     assert component_forms(component)[0] is None
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("format == 'SIMPLE'", {"compare": "==", "left": {"path": ["format"]}, "right": {"literal": "SIMPLE"}}),
-    ("!a && (b || c.d[2])", {"and": [{"not": {"path": ["a"]}}, {"or": [{"path": ["b"]}, {"path": ["c", "d", 2]}]}]}),
-    ("messages[index].role not in ['tool', null]",
-     {"in": {"path": ["messages", None, "role"]}, "collection": {"list": ["tool", None]}, "negated": True}),
-    ("x in tags", {"in": {"path": ["x"]}, "collection": {"path": ["tags"]}, "negated": False}),
-    ("n >= -1.5", {"compare": ">=", "left": {"path": ["n"]}, "right": {"literal": -1.5}}),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("format == 'SIMPLE'", {"compare": "==", "left": {"path": ["format"]}, "right": {"literal": "SIMPLE"}}),
+        (
+            "!a && (b || c.d[2])",
+            {"and": [{"not": {"path": ["a"]}}, {"or": [{"path": ["b"]}, {"path": ["c", "d", 2]}]}]},
+        ),
+        (
+            "messages[index].role not in ['tool', null]",
+            {"in": {"path": ["messages", None, "role"]}, "collection": {"list": ["tool", None]}, "negated": True},
+        ),
+        ("x in tags", {"in": {"path": ["x"]}, "collection": {"path": ["tags"]}, "negated": False}),
+        ("n >= -1.5", {"compare": ">=", "left": {"path": ["n"]}, "right": {"literal": -1.5}}),
+    ],
+)
 def test_conditions_travel_as_their_parsed_tree(source, expected):
     assert condition_ast(source) == expected

@@ -30,22 +30,41 @@ def test_a_secret_is_always_a_password_box(control):
 
 def test_a_select_with_custom_values_is_a_text_box_offering_the_options():
     options = [{"label": "A", "value": "a"}]
-    open_select = Property.model_validate({"name": "m", "type": "STRING", "controlType": "SELECT", "options": options, "allowCustomValue": True})
-    closed_select = Property.model_validate({"name": "m", "type": "STRING", "controlType": "SELECT", "options": options})
+    open_select = Property.model_validate(
+        {"name": "m", "type": "STRING", "controlType": "SELECT", "options": options, "allowCustomValue": True}
+    )
+    closed_select = Property.model_validate(
+        {"name": "m", "type": "STRING", "controlType": "SELECT", "options": options}
+    )
     assert mark_of(open_select) == "open" and widget_for(open_select).name == "combobox"
     assert widget_for(closed_select).name == "select"
 
 
 def test_a_mark_without_a_row_keeps_the_controls_plain_widget():
-    url = Property.model_validate({"name": "u", "type": "STRING", "controlType": "URL", "allowCustomValue": True,
-                                   "options": [{"label": "A", "value": "https://a.example"}]})
+    url = Property.model_validate(
+        {
+            "name": "u",
+            "type": "STRING",
+            "controlType": "URL",
+            "allowCustomValue": True,
+            "options": [{"label": "A", "value": "https://a.example"}],
+        }
+    )
     assert mark_of(url) == "open"
     assert widget_for(url) is WIDGETS[("URL", "plain")]
 
 
 def test_a_secret_mark_wins_over_open_options():
-    prop = Property.model_validate({"name": "k", "type": "STRING", "controlType": "TEXT", "secret": True, "allowCustomValue": True,
-                                    "options": [{"label": "A", "value": "a"}]})
+    prop = Property.model_validate(
+        {
+            "name": "k",
+            "type": "STRING",
+            "controlType": "TEXT",
+            "secret": True,
+            "allowCustomValue": True,
+            "options": [{"label": "A", "value": "a"}],
+        }
+    )
     assert mark_of(prop) == "secret"
 
 
@@ -72,5 +91,15 @@ actions:
 """
     action = parse_component(definition).action("all")
     names = {prop.name: widget_for(prop).name for prop in action.properties}
-    assert names == {"s": "text", "i": "integer", "n": "number", "b": "select", "a": "array", "o": "object",
-                     "d": "date", "dt": "datetime", "t": "time", "z": "null"}
+    assert names == {
+        "s": "text",
+        "i": "integer",
+        "n": "number",
+        "b": "select",
+        "a": "array",
+        "o": "object",
+        "d": "date",
+        "dt": "datetime",
+        "t": "time",
+        "z": "null",
+    }

@@ -7,25 +7,42 @@ import json
 import pytest
 
 from zhipu_connector.definition.loader import parse_component
+from zhipu_connector.host.dispatch import run_bound
 from zhipu_connector.host.errors import DefinitionError, InputValidationError
 from zhipu_connector.host.registry import Registry
-from zhipu_connector.host.dispatch import run_bound
 
 DEFINITION = {
-    "name": "cond", "title": "Cond", "version": 1,
+    "name": "cond",
+    "title": "Cond",
+    "version": 1,
     "actions": {
         "act": {
             "title": "Act",
             "properties": {
-                "format": {"type": "STRING", "controlType": "SELECT", "defaultValue": "ADVANCED",
-                           "options": [{"label": "S", "value": "SIMPLE"}, {"label": "A", "value": "ADVANCED"}]},
-                "prompt": {"label": "Prompt", "type": "STRING", "required": True, "displayCondition": "format == 'SIMPLE'"},
+                "format": {
+                    "type": "STRING",
+                    "controlType": "SELECT",
+                    "defaultValue": "ADVANCED",
+                    "options": [{"label": "S", "value": "SIMPLE"}, {"label": "A", "value": "ADVANCED"}],
+                },
+                "prompt": {
+                    "label": "Prompt",
+                    "type": "STRING",
+                    "required": True,
+                    "displayCondition": "format == 'SIMPLE'",
+                },
                 "messages": {
-                    "label": "Messages", "type": "ARRAY", "required": True, "displayCondition": "format == 'ADVANCED'",
-                    "items": {"type": "OBJECT", "properties": {
-                        "role": {"type": "STRING", "required": True},
-                        "toolCallId": {"type": "STRING", "displayCondition": "messages[index].role == 'tool'"},
-                    }},
+                    "label": "Messages",
+                    "type": "ARRAY",
+                    "required": True,
+                    "displayCondition": "format == 'ADVANCED'",
+                    "items": {
+                        "type": "OBJECT",
+                        "properties": {
+                            "role": {"type": "STRING", "required": True},
+                            "toolCallId": {"type": "STRING", "displayCondition": "messages[index].role == 'tool'"},
+                        },
+                    },
                 },
             },
             "output": {"type": "OBJECT"},
@@ -50,12 +67,18 @@ def test_the_default_decides_what_is_shown_and_required(bound):
 def test_the_other_branch(bound):
     with pytest.raises(InputValidationError, match="prompt: Prompt is required"):
         run_bound(bound, {"format": "SIMPLE"})
-    assert run_bound(bound, {"format": "SIMPLE", "prompt": "hi", "messages": [{"role": "x"}]}) == {"format": "SIMPLE", "prompt": "hi"}
+    assert run_bound(bound, {"format": "SIMPLE", "prompt": "hi", "messages": [{"role": "x"}]}) == {
+        "format": "SIMPLE",
+        "prompt": "hi",
+    }
 
 
 def test_index_conditions_read_the_current_item(bound):
     messages = [{"role": "user", "toolCallId": "dropped"}, {"role": "tool", "toolCallId": "kept"}]
-    assert run_bound(bound, {"messages": messages})["messages"] == [{"role": "user"}, {"role": "tool", "toolCallId": "kept"}]
+    assert run_bound(bound, {"messages": messages})["messages"] == [
+        {"role": "user"},
+        {"role": "tool", "toolCallId": "kept"},
+    ]
 
 
 def test_index_outside_array_items_is_a_load_error():

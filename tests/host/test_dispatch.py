@@ -6,8 +6,8 @@ import asyncio
 import threading
 
 import pytest
-
 from connectors import echo
+
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import (
     ActionCancelledError,
@@ -60,7 +60,10 @@ def test_every_input_problem_is_reported_with_key_and_label(echo_host):
 def test_missing_required_and_wrong_types(echo_host):
     with pytest.raises(InputValidationError) as caught:
         run(echo_host, {"times": "2"})
-    assert [str(p) for p in caught.value.problems] == ["text: Text is required", "times: Times: '2' is not of type 'integer'"]
+    assert [str(p) for p in caught.value.problems] == [
+        "text: Text is required",
+        "times: Times: '2' is not of type 'integer'",
+    ]
 
 
 def test_inputs_that_are_not_an_object(echo_host):
@@ -105,7 +108,9 @@ def test_unknown_component_and_action(echo_host):
 
 def test_async_and_sync_callers_share_the_path(echo_host):
     sync = run(echo_host, {"text": "ab", "times": 2, "loud": True})
-    asynchronous = asyncio.run(echo_host.arun_action("echo", "shout", {"text": "ab", "times": 2, "loud": True}, {"apiKey": KEY}))
+    asynchronous = asyncio.run(
+        echo_host.arun_action("echo", "shout", {"text": "ab", "times": 2, "loud": True}, {"apiKey": KEY})
+    )
     assert sync == asynchronous == {"text": "ABAB", "length": 4}
     with pytest.raises(InputValidationError):
         asyncio.run(echo_host.arun_action("echo", "shout", {"times": 0}, {"apiKey": KEY}))

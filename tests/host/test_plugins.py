@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pluggy
 import pytest
-
 from connectors import echo
+
 from zhipu_connector.host import hookspecs
 from zhipu_connector.host.errors import PluginError
-from zhipu_connector.host.host import Host
 from zhipu_connector.host.hookspecs import hookimpl
+from zhipu_connector.host.host import Host
 from zhipu_connector.host.plugins import LOAD_PLUGINS_ENV, make_plugin_manager
 from zhipu_connector.host.registry import ActionHandler, Registry
 
@@ -160,7 +160,10 @@ def test_a_named_handler_is_imported_when_its_action_first_runs(monkeypatch):
     import sys
 
     monkeypatch.delitem(sys.modules, "connectors.echo_lazy_target", raising=False)
-    handlers = {"shout": ActionHandler(run="connectors.echo:shout", arun="connectors.echo:shout_async"), "broken": "connectors.echo:broken"}
+    handlers = {
+        "shout": ActionHandler(run="connectors.echo:shout", arun="connectors.echo:shout_async"),
+        "broken": "connectors.echo:broken",
+    }
     host = Host(default_plugins=[], entry_points=False, extra_plugins=[plugin_registering(handlers)])
     assert host.run_action("echo", "shout", {"text": "hi"}, {"apiKey": "id.secretvalue"}) == {"text": "hi", "length": 2}
     import asyncio

@@ -8,9 +8,18 @@ import subprocess
 import sys
 
 NOT_AT_START = [
-    "yaml", "jsonschema", "httpx", "logging", "asyncio", "uvicorn", "fastapi",
-    "zhipu_connector.emulator", "zhipu_connector.forms", "zhipu_connector.workflow",
-    "zhipu_connector.zhipu.client", "zhipu_connector.definition.conditions",
+    "yaml",
+    "jsonschema",
+    "httpx",
+    "logging",
+    "asyncio",
+    "uvicorn",
+    "fastapi",
+    "zhipu_connector.emulator",
+    "zhipu_connector.forms",
+    "zhipu_connector.workflow",
+    "zhipu_connector.zhipu.client",
+    "zhipu_connector.definition.conditions",
 ]
 PROBE = (
     "import sys, json; from zhipu_connector.host.host import default_host; default_host();"

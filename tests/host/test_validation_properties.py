@@ -15,16 +15,26 @@ from zhipu_connector.host.errors import ConnectorError, InputValidationError, Ou
 from zhipu_connector.host.validation import CompiledSchema
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=8), st.sampled_from(["user", "system", "tool", "glm-4-flash", "abcdef", "", 0.5, 1.0, 0, 1, 5, True])
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+    st.sampled_from(["user", "system", "tool", "glm-4-flash", "abcdef", "", 0.5, 1.0, 0, 1, 5, True]),
 )
-json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=6), inner, max_size=5)), max_leaves=12)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=6), inner, max_size=5)),
+    max_leaves=12,
+)
 
 
 def plausible_inputs(action):
     """Mostly well-shaped inputs for `action`, with random values and the odd stray key."""
     keys = [p.name for p in action.properties] + ["stray"]
-    message = st.fixed_dictionaries({}, optional={"role": scalars, "content": scalars, "weight": scalars, "toolCallId": scalars, "x": scalars})
+    message = st.fixed_dictionaries(
+        {}, optional={"role": scalars, "content": scalars, "weight": scalars, "toolCallId": scalars, "x": scalars}
+    )
     value = st.one_of(json_values, st.lists(message, max_size=4), st.lists(st.text(max_size=4), max_size=6))
     return st.dictionaries(st.sampled_from(keys), value, max_size=len(keys))
 
@@ -52,7 +62,11 @@ def test_fast_and_full_validators_agree_on_outputs(zhipu_component, value):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(inputs=st.one_of(json_values, st.dictionaries(st.sampled_from(["text", "times", "loud", "tags", "secretNote", "x"]), json_values)))
+@given(
+    inputs=st.one_of(
+        json_values, st.dictionaries(st.sampled_from(["text", "times", "loud", "tags", "secretNote", "x"]), json_values)
+    )
+)
 def test_dispatch_raises_only_documented_errors(echo_host, inputs):
     for call in (
         lambda: echo_host.run_action("echo", "shout", inputs, {"apiKey": "id.secretsecret"}),

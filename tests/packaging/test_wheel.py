@@ -19,8 +19,11 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
     (built,) = out.glob("zhipu_connector-*.whl")
     return built
 
@@ -29,8 +32,22 @@ def wheel(tmp_path_factory) -> Path:
 def installed(wheel, tmp_path_factory) -> Path:
     """The wheel unpacked alone into a directory that comes first on sys.path."""
     target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-compile",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return target
 
 
@@ -51,9 +68,13 @@ def test_the_wheel_ships_the_definition_and_schemas(wheel):
 
 
 def test_the_installed_package_finds_its_files_without_the_source_tree(installed, tmp_path):
-    probe = run_installed(installed, tmp_path, "-c",
-                          "import zhipu_connector, json; from zhipu_connector.resources import data_path;"
-                          "print(json.dumps([zhipu_connector.__file__, str(data_path('connector.yaml'))]))")
+    probe = run_installed(
+        installed,
+        tmp_path,
+        "-c",
+        "import zhipu_connector, json; from zhipu_connector.resources import data_path;"
+        "print(json.dumps([zhipu_connector.__file__, str(data_path('connector.yaml'))]))",
+    )
     assert probe.returncode == 0, probe.stderr
     package_file, definition = json.loads(probe.stdout)
     assert package_file.startswith(str(installed)) and definition.startswith(str(installed))
@@ -78,9 +99,13 @@ def test_an_installed_package_prints_a_form_page_with_its_assets(installed, tmp_
 
 
 def test_the_installed_demo_finds_its_example_workflows(installed, tmp_path):
-    probe = run_installed(installed, tmp_path, "-c",
-                          "from zhipu_connector.workflow.examples import example_workflows;"
-                          "print(*[str(p) for p in example_workflows()], sep='\\n')")
+    probe = run_installed(
+        installed,
+        tmp_path,
+        "-c",
+        "from zhipu_connector.workflow.examples import example_workflows;"
+        "print(*[str(p) for p in example_workflows()], sep='\\n')",
+    )
     assert probe.returncode == 0, probe.stderr
     found = probe.stdout.split()
     assert found and all(path.startswith(str(installed)) for path in found)

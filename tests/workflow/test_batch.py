@@ -28,7 +28,9 @@ def flaky():
 
 
 def write_rows(path: Path, rows: list) -> Path:
-    path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows), encoding="utf-8")
+    path.write_text(
+        "".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows), encoding="utf-8"
+    )
     return path
 
 
@@ -56,7 +58,13 @@ def test_every_row_gets_one_result_line(workflow_host, tmp_path):
     found = by_row(tmp_path / "out.jsonl")
     assert sorted(found) == list(range(1, 11))
     assert all(found[n]["output"]["id"] == n for n in found)
-    assert (summary.rows, summary.succeeded, summary.failed, summary.skipped, summary.interrupted) == (10, 10, 0, 0, False)
+    assert (summary.rows, summary.succeeded, summary.failed, summary.skipped, summary.interrupted) == (
+        10,
+        10,
+        0,
+        0,
+        False,
+    )
 
 
 def test_malformed_lines_become_error_lines_not_a_crash(workflow_host, tmp_path):
@@ -66,7 +74,9 @@ def test_malformed_lines_become_error_lines_not_a_crash(workflow_host, tmp_path)
     found = by_row(tmp_path / "out.jsonl")
     assert sorted(found) == [1, 3, 4, 5, 6, 7]  # row numbers are line numbers; the blank line 2 is no row
     assert found[1]["output"]["id"] == 1 and found[7]["output"]["id"] == 7
-    assert found[3]["error"]["message"].startswith("invalid inputs (1 problem)\n  - row 3 is not valid JSON: Expecting value")
+    assert found[3]["error"]["message"].startswith(
+        "invalid inputs (1 problem)\n  - row 3 is not valid JSON: Expecting value"
+    )
     assert "row 4 must be a JSON object of inputs, not list" in found[4]["error"]["message"]
     assert found[5]["error"]["type"] == "InputValidationError" and found[5]["error"]["problems"][0]["location"] == "id"
     assert "row 6 is not UTF-8 text" in found[6]["error"]["message"]
@@ -95,7 +105,13 @@ def test_retry_errors_runs_the_failed_rows_again(workflow_host, tmp_path):
     out = tmp_path / "out.jsonl"
     first = batch(workflow_host, "flaky.sometimes", rows, out)
     assert (first.succeeded, first.failed) == (3, 3)
-    assert by_row(out)[1]["error"] == {"type": "ActionFailedError", "message": by_row(out)[1]["error"]["message"], "status": 503, "code": "1305", "requestId": by_row(out)[1]["error"]["requestId"]}
+    assert by_row(out)[1]["error"] == {
+        "type": "ActionFailedError",
+        "message": by_row(out)[1]["error"]["message"],
+        "status": 503,
+        "code": "1305",
+        "requestId": by_row(out)[1]["error"]["requestId"],
+    }
 
     plain_rerun = batch(workflow_host, "flaky.sometimes", rows, out)
     assert (plain_rerun.skipped, plain_rerun.processed) == (6, 0)
@@ -189,7 +205,9 @@ def test_a_stop_request_lets_rows_in_flight_finish_and_starts_no_more(workflow_h
 
 
 def test_a_second_stop_request_cancels_rows_in_flight_and_writes_nothing_for_them(workflow_host, tmp_path):
-    rows = write_rows(tmp_path / "rows.jsonl", [{"id": 1, "seconds": 0}] + [{"id": n, "seconds": 30} for n in range(2, 6)])
+    rows = write_rows(
+        tmp_path / "rows.jsonl", [{"id": 1, "seconds": 0}] + [{"id": n, "seconds": 30} for n in range(2, 6)]
+    )
     out = tmp_path / "out.jsonl"
     stop = BatchStop()
 

@@ -32,7 +32,7 @@ class SlowFiles:
         requested = self.requested = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 requested.append(int(self.path.strip("/").split(".")[0]))
                 time.sleep(DELAY)
                 self.send_response(200)
@@ -73,13 +73,32 @@ def command() -> list[str]:
 def start_batch(tmp_path: Path, port: int) -> tuple[subprocess.Popen, Path, Path]:
     rows = tmp_path / "rows.jsonl"
     saved = tmp_path / "saved"
-    rows.write_text("".join(json.dumps({"url": f"http://127.0.0.1:{port}/{n}.bin", "path": f"{saved}/{n}.bin"}) + "\n" for n in range(1, ROWS + 1)))
+    rows.write_text(
+        "".join(
+            json.dumps({"url": f"http://127.0.0.1:{port}/{n}.bin", "path": f"{saved}/{n}.bin"}) + "\n"
+            for n in range(1, ROWS + 1)
+        )
+    )
     out = tmp_path / "out.jsonl"
     env = {**os.environ, "ZHIPU_CONNECTOR_LOAD_PLUGINS": ""}
     env.pop("ZHIPUAI_API_KEY", None)
     process = subprocess.Popen(
-        [*command(), "batch", "core.download", "--rows", str(rows), "--out", str(out), "--concurrency", "4", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            *command(),
+            "batch",
+            "core.download",
+            "--rows",
+            str(rows),
+            "--out",
+            str(out),
+            "--concurrency",
+            "4",
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     return process, rows, out
 
@@ -107,7 +126,11 @@ def saved_files(tmp_path: Path) -> set[str]:
     return {p.name for p in directory.iterdir()} if directory.exists() else set()
 
 
-@pytest.mark.parametrize(("signals", "code"), [([signal.SIGINT], 130), ([signal.SIGTERM], 128 + signal.SIGTERM), ([signal.SIGINT, signal.SIGINT], 130)], ids=["sigint", "sigterm", "twice"])
+@pytest.mark.parametrize(
+    ("signals", "code"),
+    [([signal.SIGINT], 130), ([signal.SIGTERM], 128 + signal.SIGTERM), ([signal.SIGINT, signal.SIGINT], 130)],
+    ids=["sigint", "sigterm", "twice"],
+)
 def test_an_interrupted_batch_leaves_whole_lines_and_a_rerun_does_exactly_the_rest(tmp_path, files, signals, code):
     process, rows, out = start_batch(tmp_path, files.port)
     try:
@@ -131,7 +154,13 @@ def test_an_interrupted_batch_leaves_whole_lines_and_a_rerun_does_exactly_the_re
         assert "rows in flight were cancelled" in err
 
     asked_before = len(files.requested)
-    rerun = subprocess.run([*command(), "batch", "core.download", "--rows", str(rows), "--out", str(out), "--no-progress"], capture_output=True, text=True, timeout=60, env={**os.environ, "ZHIPU_CONNECTOR_LOAD_PLUGINS": ""})
+    rerun = subprocess.run(
+        [*command(), "batch", "core.download", "--rows", str(rows), "--out", str(out), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "ZHIPU_CONNECTOR_LOAD_PLUGINS": ""},
+    )
     assert rerun.returncode == 0, rerun.stderr
     assert sorted(files.requested[asked_before:]) == sorted(set(range(1, ROWS + 1)) - set(first))
     final = whole_lines(out)

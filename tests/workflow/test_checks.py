@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from connectors import echo
+
 from zhipu_connector.workflow.checks import check_workflow, plan_workflow
 from zhipu_connector.workflow.errors import WorkflowError
 from zhipu_connector.workflow.model import parse_workflow
@@ -28,7 +28,10 @@ def problems(host, tasks_yaml: str, head: str = HEAD) -> list[tuple[str, str]]:
 
 
 def test_a_sound_workflow_has_no_problems(workflow_host):
-    assert problems(workflow_host, """
+    assert (
+        problems(
+            workflow_host,
+            """
 tasks:
   - name: nap_1
     type: flaky/v1/nap
@@ -47,16 +50,22 @@ tasks:
     parameters: {message: "${template_1}", level: WARNING}
 outputs:
   - {name: shout, value: "${shout_1.text}"}
-""") == []
+""",
+        )
+        == []
+    )
 
 
 def test_task_types_must_name_a_registered_component_version_and_action(workflow_host):
-    assert problems(workflow_host, """
+    assert problems(
+        workflow_host,
+        """
 tasks:
   - {name: a, type: nope/v1/run}
   - {name: b, type: echo/v2/shout, parameters: {text: x}}
   - {name: c, type: echo/v1/whisper}
-""") == [
+""",
+    ) == [
         ("tasks[0].type", "unknown component 'nope' (known: flaky, echo, core)"),
         ("tasks[1].type", "echo is registered at version 1, not 2"),
         ("tasks[2].type", "echo has no action 'whisper' (known: shout, broken)"),
@@ -64,18 +73,23 @@ tasks:
 
 
 def test_parameters_must_be_known_and_required_ones_present(workflow_host):
-    assert problems(workflow_host, """
+    assert problems(
+        workflow_host,
+        """
 tasks:
   - {name: a, type: echo/v1/shout, parameters: {txt: hello}}
   - {name: b, type: echo/v1/shout, parameters: {text: "${topic}"}}
-""") == [
+""",
+    ) == [
         ("tasks[0].parameters.txt", "unknown key 'txt' (known: text, times, loud, tags, secretNote)"),
         ("tasks[0].parameters.text", "Text is required"),
     ]
 
 
 def test_literals_must_fit_the_declared_type_and_rules(workflow_host):
-    assert problems(workflow_host, """
+    assert problems(
+        workflow_host,
+        """
 tasks:
   - name: a
     type: echo/v1/shout
@@ -83,7 +97,8 @@ tasks:
   - name: b
     type: core/v1/logger
     parameters: {message: hi, level: LOUD}
-""") == [
+""",
+    ) == [
         ("tasks[0].parameters.loud", "Loud: 1 is not of type 'boolean'"),
         ("tasks[0].parameters.loud", "Loud: 1 is not one of [True, False]"),
         ("tasks[0].parameters.tags", "Tags: ['x', 2, a reference, 'y'] is too long"),
@@ -95,7 +110,9 @@ tasks:
 
 
 def test_references_must_name_an_input_or_an_earlier_task(workflow_host):
-    assert problems(workflow_host, """
+    assert problems(
+        workflow_host,
+        """
 tasks:
   - name: a
     type: core/v1/logger
@@ -103,17 +120,32 @@ tasks:
   - name: b
     type: core/v1/logger
     parameters: {message: "${a}"}
-""") == [
-        ("tasks[0].parameters.message", "${b}: task 'b' runs later (tasks[1]); only earlier tasks' outputs can be used"),
+""",
+    ) == [
+        (
+            "tasks[0].parameters.message",
+            "${b}: task 'b' runs later (tasks[1]); only earlier tasks' outputs can be used",
+        ),
         ("tasks[0].parameters.message", "${a}: a task cannot use its own output"),
-        ("tasks[0].parameters.message", "${trigger_1.date}: 'trigger_1' is a trigger; triggers are not run here (a workflow starts when it is run), so it has no output"),
-        ("tasks[0].parameters.message", "${nobody}: no task or input is named 'nobody' (earlier tasks: none; inputs: topic, count, ratio, settings, day)"),
-        ("tasks[0].parameters.message", "${inputs.nope}: there is no input 'nope' (inputs: topic, count, ratio, settings, day)"),
+        (
+            "tasks[0].parameters.message",
+            "${trigger_1.date}: 'trigger_1' is a trigger; triggers are not run here (a workflow starts when it is run), so it has no output",
+        ),
+        (
+            "tasks[0].parameters.message",
+            "${nobody}: no task or input is named 'nobody' (earlier tasks: none; inputs: topic, count, ratio, settings, day)",
+        ),
+        (
+            "tasks[0].parameters.message",
+            "${inputs.nope}: there is no input 'nope' (inputs: topic, count, ratio, settings, day)",
+        ),
     ]
 
 
 def test_paths_must_exist_in_the_upstream_output_schema(workflow_host):
-    assert problems(workflow_host, """
+    assert problems(
+        workflow_host,
+        """
 tasks:
   - {name: nap_1, type: flaky/v1/nap}
   - {name: shout_1, type: echo/v1/shout, parameters: {text: x}}
@@ -122,10 +154,14 @@ tasks:
     type: core/v1/logger
     parameters:
       message: "${shout_1.nope} ${log_1.text} ${nap_1.items.name} ${nap_1.id[0]} ${topic.size} ${settings.any.depth} ${nap_1.items[0].nope}"
-""") == [
+""",
+    ) == [
         ("tasks[3].parameters.message", "${shout_1.nope}: shout_1 has no key 'nope' (keys: text, length)"),
         ("tasks[3].parameters.message", "${log_1.text}: log_1 is a STRING, which has no key 'text'"),
-        ("tasks[3].parameters.message", "${nap_1.items.name}: nap_1.items is an ARRAY, which has no key 'name'; index it, as in nap_1.items[0]"),
+        (
+            "tasks[3].parameters.message",
+            "${nap_1.items.name}: nap_1.items is an ARRAY, which has no key 'name'; index it, as in nap_1.items[0]",
+        ),
         ("tasks[3].parameters.message", "${nap_1.id[0]}: nap_1.id is an INTEGER, which has no [0]"),
         ("tasks[3].parameters.message", "${topic.size}: topic is a STRING, which has no key 'size'"),
         ("tasks[3].parameters.message", "${nap_1.items[0].nope}: nap_1.items[0] has no key 'nope' (keys: name, score)"),
@@ -133,7 +169,9 @@ tasks:
 
 
 def test_a_whole_reference_must_bring_a_type_that_fits(workflow_host):
-    assert problems(workflow_host, """
+    assert problems(
+        workflow_host,
+        """
 tasks:
   - {name: nap_1, type: flaky/v1/nap}
   - name: shout_1
@@ -145,7 +183,8 @@ tasks:
   - name: download_1
     type: core/v1/download
     parameters: {url: "${shout_1.text}", path: "${count}", timeout: "in ${count} s", maxBytes: "${nap_1.items[0].score}"}
-""") == [
+""",
+    ) == [
         ("tasks[1].parameters.text", "${nap_1} is an OBJECT, but Text takes a STRING"),
         ("tasks[1].parameters.times", "${topic} is a STRING, but Times takes an INTEGER"),
         ("tasks[1].parameters.loud", "${nap_1.items} is an ARRAY, but Loud takes a BOOLEAN"),
@@ -164,12 +203,16 @@ inputs:
   - {name: n, type: integer, defaultValue: "2"}
   - {name: d, type: date_time, defaultValue: "yesterday"}
 """
-    assert problems(workflow_host, """
+    assert problems(
+        workflow_host,
+        """
 tasks:
   - {name: log_1, type: core/v1/logger, parameters: {message: a}}
   - {name: log_1, type: core/v1/logger, parameters: {message: b}}
   - {name: topic, type: core/v1/logger, parameters: {message: c}}
-""", head=head) == [
+""",
+        head=head,
+    ) == [
         ("inputs[1].name", "input 'topic' is declared twice"),
         ("tasks[1].name", "task name 'log_1' is used twice; references need unique names"),
         ("tasks[2].name", "task name 'topic' is also an input's name, so ${topic} would be ambiguous"),
@@ -179,32 +222,48 @@ tasks:
 
 
 def test_workflow_outputs_are_checked_like_parameters(workflow_host):
-    assert problems(workflow_host, """
+    assert problems(
+        workflow_host,
+        """
 tasks:
   - {name: log_1, type: core/v1/logger, parameters: {message: a}}
 outputs:
   - {name: ok, value: {text: "${log_1}", topic: "${topic}"}}
   - {name: bad, value: "${log_1.x} ${nobody}"}
-""") == [
+""",
+    ) == [
         ("outputs[1].value", "${log_1.x}: log_1 is a STRING, which has no key 'x'"),
-        ("outputs[1].value", "${nobody}: no task or input is named 'nobody' (earlier tasks: log_1; inputs: topic, count, ratio, settings, day)"),
+        (
+            "outputs[1].value",
+            "${nobody}: no task or input is named 'nobody' (earlier tasks: log_1; inputs: topic, count, ratio, settings, day)",
+        ),
     ]
 
 
 def test_problems_carry_the_yaml_line(workflow_host):
-    workflow = parse_workflow("tasks:\n  - name: a\n    type: core/v1/logger\n    parameters:\n      message: ${nobody}\n")
+    workflow = parse_workflow(
+        "tasks:\n  - name: a\n    type: core/v1/logger\n    parameters:\n      message: ${nobody}\n"
+    )
     [problem] = check_workflow(workflow_host, workflow)
     assert problem.location == "tasks[0].parameters.message" and problem.message.endswith("(line 5)")
 
 
 def test_a_run_checks_inputs_and_connections_too_and_sends_nothing_when_anything_fails(workflow_host):
-    workflow = parse_workflow(HEAD + """
+    workflow = parse_workflow(
+        HEAD
+        + """
 tasks:
   - {name: shout_1, type: echo/v1/shout, parameters: {text: "${topic}"}}
   - {name: nap_1, type: flaky/v1/nap, parameters: {id: "${shout_1.nope}"}}
-""")
+"""
+    )
     with pytest.raises(WorkflowError) as caught:
-        run_workflow(workflow_host, workflow, {"count": "three", "day": "2025-13-01", "colour": "red"}, {"echo": {"region": "mars"}})
+        run_workflow(
+            workflow_host,
+            workflow,
+            {"count": "three", "day": "2025-13-01", "colour": "red"},
+            {"echo": {"region": "mars"}},
+        )
     assert [(p.location, p.message.rsplit(" (line ", 1)[0]) for p in caught.value.problems] == [
         ("tasks[1].parameters.id", "${shout_1.nope}: shout_1 has no key 'nope' (keys: text, length)"),
         ("inputs.colour", "the workflow has no input 'colour' (inputs: topic, count, ratio, settings, day)"),

@@ -26,20 +26,46 @@ tasks:
 def test_a_yaml_workflow_becomes_the_model():
     workflow = parse_workflow(MINIMAL)
     assert workflow.label == "Minimal"
-    assert [(i.name, i.type, i.required, i.default) for i in workflow.inputs] == [("topic", "string", True, None), ("count", "integer", False, 2)]
+    assert [(i.name, i.type, i.required, i.default) for i in workflow.inputs] == [
+        ("topic", "string", True, None),
+        ("count", "integer", False, 2),
+    ]
     task = workflow.tasks[0]
-    assert (task.index, task.name, task.type, task.parameters, task.max_retries) == (0, "log_1", "core/v1/logger", {"message": "${topic}"}, 0)
+    assert (task.index, task.name, task.type, task.parameters, task.max_retries) == (
+        0,
+        "log_1",
+        "core/v1/logger",
+        {"message": "${topic}"},
+        0,
+    )
     assert (task.task_type.component, task.task_type.version, task.task_type.action) == ("core", 1, "logger")
 
 
 def test_a_json_workflow_with_bytechef_extras_is_read(tmp_path):
     path = tmp_path / "w.json"
-    path.write_text(json.dumps({
-        "label": "x", "description": "", "inputs": [],
-        "triggers": [{"label": "Manual", "name": "trigger_1", "type": "manual/v1/manual", "parameters": {}}],
-        "tasks": [{"clusterElements": {}, "description": "", "label": "L", "maxRetries": 2, "metadata": {"ui": {}},
-                   "name": "log_1", "parameters": {"message": "hi"}, "type": "core/v1/logger"}],
-    }, indent="\t"))
+    path.write_text(
+        json.dumps(
+            {
+                "label": "x",
+                "description": "",
+                "inputs": [],
+                "triggers": [{"label": "Manual", "name": "trigger_1", "type": "manual/v1/manual", "parameters": {}}],
+                "tasks": [
+                    {
+                        "clusterElements": {},
+                        "description": "",
+                        "label": "L",
+                        "maxRetries": 2,
+                        "metadata": {"ui": {}},
+                        "name": "log_1",
+                        "parameters": {"message": "hi"},
+                        "type": "core/v1/logger",
+                    }
+                ],
+            },
+            indent="\t",
+        )
+    )
     workflow = load_workflow(path)
     assert workflow.trigger_names == ("trigger_1",) and workflow.tasks[0].max_retries == 2
 
@@ -68,8 +94,14 @@ tasks:
         ("label", "1 is not of type 'string' (line 2)"),
         ("inputs[0].name", "'inputs' is reserved for ${inputs.NAME} references (line 4)"),
         ("inputs[1].name", "'2bad' is not a valid name: use letters, digits and _, not starting with a digit (line 5)"),
-        ("inputs[1].type", "'text' is not one of ['string', 'integer', 'number', 'boolean', 'array', 'object', 'date', 'date_time', 'time', 'STRING', 'INTEGER', 'NUMBER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'DATE', 'DATE_TIME', 'TIME'] (line 6)"),
-        ("tasks[0].colour", "unknown key 'colour' (known: name, label, description, type, parameters, maxRetries, metadata, clusterElements) (line 10)"),
+        (
+            "inputs[1].type",
+            "'text' is not one of ['string', 'integer', 'number', 'boolean', 'array', 'object', 'date', 'date_time', 'time', 'STRING', 'INTEGER', 'NUMBER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'DATE', 'DATE_TIME', 'TIME'] (line 6)",
+        ),
+        (
+            "tasks[0].colour",
+            "unknown key 'colour' (known: name, label, description, type, parameters, maxRetries, metadata, clusterElements) (line 10)",
+        ),
         ("tasks[0].type", "'zhipu/ask' is not of the form component/vVERSION/action (e.g. zhipu/v1/ask) (line 9)"),
         ("tasks[1].name", "is required (line 11)"),
         ("tasks[2].clusterElements", "cluster elements are not supported; leave it empty (line 14)"),

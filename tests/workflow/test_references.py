@@ -51,7 +51,13 @@ def test_a_whole_reference_is_parsed_into_root_and_steps(text, root, steps, expl
 def test_references_inside_text_are_an_interpolation():
     parsed = parse_string("Draw ${ask_1}, in ${inputs.style} style.")
     assert isinstance(parsed, Interpolation)
-    assert [p if isinstance(p, str) else p.path for p in parsed.parts] == ["Draw ", "ask_1", ", in ", "style", " style."]
+    assert [p if isinstance(p, str) else p.path for p in parsed.parts] == [
+        "Draw ",
+        "ask_1",
+        ", in ",
+        "style",
+        " style.",
+    ]
 
 
 def test_text_without_references_and_escapes_stays_text():
@@ -95,19 +101,31 @@ def test_a_resolved_value_is_a_copy_so_a_handler_cannot_change_an_earlier_output
 
 def test_references_inside_text_are_inserted_as_text():
     text = "${ask_1}|${count_1}|${flag_1}|${empty_1}|${image_1.data[0]}|${inputs.topic}"
-    assert resolve(parse_string(text), scope()) == 'a red kite over the sea|3|false||{"url":"https://img.example/1.png"}|kites'
+    assert (
+        resolve(parse_string(text), scope())
+        == 'a red kite over the sea|3|false||{"url":"https://img.example/1.png"}|kites'
+    )
 
 
 def test_nested_parameters_are_resolved_everywhere():
-    compiled, problems = compile_value({"messages": [{"role": "user", "content": "About ${topic}: ${ask_1}"}], "n": "${count_1}", "keep": 1.5})
+    compiled, problems = compile_value(
+        {"messages": [{"role": "user", "content": "About ${topic}: ${ask_1}"}], "n": "${count_1}", "keep": 1.5}
+    )
     assert problems == []
     assert [(path, str(node)) for path, node in references_in(compiled)][1] == (("n",), "${count_1}")
-    assert resolve(compiled, scope()) == {"messages": [{"role": "user", "content": "About kites: a red kite over the sea"}], "n": 3, "keep": 1.5}
+    assert resolve(compiled, scope()) == {
+        "messages": [{"role": "user", "content": "About kites: a red kite over the sea"}],
+        "n": 3,
+        "keep": 1.5,
+    }
 
 
 def test_compile_reports_syntax_problems_with_their_paths():
     _, problems = compile_value({"a": ["ok", "${broken"], "b": {"c": "${}"}})
-    assert [(path, message.split(":")[0]) for path, message in problems] == [(("a", 1), "'${broken'"), (("b", "c"), "${}")]
+    assert [(path, message.split(":")[0]) for path, message in problems] == [
+        (("a", 1), "'${broken'"),
+        (("b", "c"), "${}"),
+    ]
 
 
 def test_an_optional_input_that_was_not_given_leaves_its_parameter_out():

@@ -6,9 +6,14 @@ import asyncio
 import threading
 
 import pytest
-
 from connectors import echo
-from zhipu_connector.host.errors import ActionCancelledError, ActionFailedError, HandlerCrashedError, OutputValidationError
+
+from zhipu_connector.host.errors import (
+    ActionCancelledError,
+    ActionFailedError,
+    HandlerCrashedError,
+    OutputValidationError,
+)
 from zhipu_connector.host.secrets import MASK
 from zhipu_connector.workflow.errors import ReferenceResolutionError, WorkflowRunError
 from zhipu_connector.workflow.model import parse_workflow
@@ -65,8 +70,14 @@ def test_tasks_run_in_order_and_each_output_feeds_the_next(workflow_host, mode):
     assert result.outputs == {"report": "first scored 0.5; 10 chars", "sizes": [10, 10]}
     assert result.warnings == {"nap_1": ["napped for KITE KITE "]}
     assert [(e.kind, e.task.name) for e in events] == [
-        ("start", "shout_1"), ("finish", "shout_1"), ("start", "nap_1"), ("finish", "nap_1"),
-        ("start", "template_1"), ("finish", "template_1"), ("start", "log_1"), ("finish", "log_1"),
+        ("start", "shout_1"),
+        ("finish", "shout_1"),
+        ("start", "nap_1"),
+        ("finish", "nap_1"),
+        ("start", "template_1"),
+        ("finish", "template_1"),
+        ("start", "log_1"),
+        ("finish", "log_1"),
     ]
     assert events[2].parameters == {"id": 10, "warning": "napped for KITE KITE "}
     assert events[3].warnings == ("napped for KITE KITE ",)
@@ -91,7 +102,9 @@ def test_a_failing_middle_task_stops_the_run_and_keeps_the_outputs_so_far(workfl
     assert (error.task, error.index, error.task_type) == ("broken_1", 1, "echo/v1/broken")
     assert isinstance(error.cause, HandlerCrashedError)
     assert error.outputs == {"shout_1": {"text": "hi", "length": 2}}
-    assert str(error).startswith("task broken_1 (tasks[1], echo/v1/broken) failed: echo.broken failed unexpectedly: RuntimeError: boom with key ")
+    assert str(error).startswith(
+        "task broken_1 (tasks[1], echo/v1/broken) failed: echo.broken failed unexpectedly: RuntimeError: boom with key "
+    )
     assert "echo-key-0123456789" not in str(error) and MASK in str(error)
     assert [(e.kind, e.task.name) for e in events][-2:] == [("start", "broken_1"), ("fail", "broken_1")]
     details = error.to_dict()
@@ -114,7 +127,9 @@ tasks:
     with pytest.raises(WorkflowRunError) as caught:
         run(workflow_host, workflow, mode=mode)
     assert caught.value.task == "log_1" and isinstance(caught.value.cause, ReferenceResolutionError)
-    assert str(caught.value.cause) == "tasks[1].parameters: ${nap_1.items[5].name}: nap_1.items has 2 item(s), no index 5"
+    assert (
+        str(caught.value.cause) == "tasks[1].parameters: ${nap_1.items[5].name}: nap_1.items has 2 item(s), no index 5"
+    )
     assert list(caught.value.outputs) == ["nap_1"]
 
 
@@ -124,14 +139,29 @@ tasks:
   - {name: s_1, type: flaky/v1/sometimes, maxRetries: 2, parameters: {key: a, failures: 2}}
 """)
     events, delays = [], []
-    result = run(workflow_host, workflow, mode=mode, on_event=events.append, retry_delay=lambda attempt: delays.append(attempt) or 0)
+    result = run(
+        workflow_host,
+        workflow,
+        mode=mode,
+        on_event=events.append,
+        retry_delay=lambda attempt: delays.append(attempt) or 0,
+    )
     assert result.tasks == {"s_1": {"attempts": 3}}
     assert delays == [1, 2]
-    assert [(e.kind, e.attempt) for e in events] == [("start", 1), ("retry", 1), ("start", 2), ("retry", 2), ("start", 3), ("finish", 1)]
+    assert [(e.kind, e.attempt) for e in events] == [
+        ("start", 1),
+        ("retry", 1),
+        ("start", 2),
+        ("retry", 2),
+        ("start", 3),
+        ("finish", 1),
+    ]
 
 
 def test_retries_run_out(workflow_host, mode):
-    workflow = parse_workflow("tasks:\n  - {name: s_1, type: flaky/v1/sometimes, maxRetries: 1, parameters: {key: b, failures: 5}}\n")
+    workflow = parse_workflow(
+        "tasks:\n  - {name: s_1, type: flaky/v1/sometimes, maxRetries: 1, parameters: {key: b, failures: 5}}\n"
+    )
     with pytest.raises(WorkflowRunError) as caught:
         run(workflow_host, workflow, mode=mode, retry_delay=lambda attempt: 0)
     assert isinstance(caught.value.cause, ActionFailedError) and caught.value.cause.status == 503
@@ -142,7 +172,9 @@ def test_retries_run_out(workflow_host, mode):
 
 @pytest.mark.parametrize("parameters", ["{mode: crash}", "{}"], ids=["crash", "invalid output"])
 def test_crashes_and_invalid_outputs_are_not_retried(workflow_host, mode, parameters):
-    workflow = parse_workflow(f"tasks:\n  - {{name: b_1, type: echo/v1/broken, maxRetries: 3, parameters: {parameters}}}\n")
+    workflow = parse_workflow(
+        f"tasks:\n  - {{name: b_1, type: echo/v1/broken, maxRetries: 3, parameters: {parameters}}}\n"
+    )
     events = []
     with pytest.raises(WorkflowRunError):
         run(workflow_host, workflow, mode=mode, on_event=events.append, retry_delay=lambda attempt: 0)

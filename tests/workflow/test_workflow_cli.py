@@ -48,7 +48,9 @@ def test_check_lists_every_problem_and_fails(tmp_path, capsys):
 
 
 def test_run_prints_each_task_on_stderr_and_the_results_as_json(tmp_path, capsys):
-    code = main(["workflow", "run", write(tmp_path, SHOUT), "-i", "word=007", "-i", "times=2", "--token", "echo-secret-key-42"])
+    code = main(
+        ["workflow", "run", write(tmp_path, SHOUT), "-i", "word=007", "-i", "times=2", "--token", "echo-secret-key-42"]
+    )
     captured = capsys.readouterr()
     assert code == 0
     result = json.loads(captured.out)
@@ -66,7 +68,19 @@ def test_run_takes_inputs_from_a_file_and_writes_the_results_to_a_file(tmp_path,
     inputs = tmp_path / "inputs.yaml"
     inputs.write_text("word: hey\ntimes: 3\n")
     output = tmp_path / "result.json"
-    code = main(["workflow", "run", write(tmp_path, SHOUT), "--input-file", str(inputs), "--output", str(output), "-c", "apiKey=echo-secret-key-42"])
+    code = main(
+        [
+            "workflow",
+            "run",
+            write(tmp_path, SHOUT),
+            "--input-file",
+            str(inputs),
+            "--output",
+            str(output),
+            "-c",
+            "apiKey=echo-secret-key-42",
+        ]
+    )
     assert code == 0
     assert json.loads(output.read_text())["tasks"]["shout_1"]["text"] == "heyheyhey"
     assert capsys.readouterr().out == ""
@@ -82,7 +96,10 @@ def test_run_takes_connections_per_component_from_a_file(tmp_path, capsys):
 
 
 def test_a_typed_input_that_is_not_json_is_refused_before_running(tmp_path, capsys):
-    assert main(["workflow", "run", write(tmp_path, SHOUT), "-i", "word=a", "-i", "times=three", "--token", "k-1234567"]) == 1
+    assert (
+        main(["workflow", "run", write(tmp_path, SHOUT), "-i", "word=a", "-i", "times=three", "--token", "k-1234567"])
+        == 1
+    )
     assert "inputs.times: times must be INTEGER written as JSON, not 'three'" in capsys.readouterr().err
 
 
@@ -93,7 +110,10 @@ def test_missing_inputs_and_connection_are_reported_together(tmp_path, capsys):
 
 
 def test_a_failed_run_prints_the_outputs_so_far_and_the_error(tmp_path, capsys):
-    failing = SHOUT.replace("flaky/v1/nap, parameters: {warning: \"tired after ${shout_1.text}\"}", "echo/v1/broken, parameters: {mode: crash}").replace("${nap_1.items[1].name}", "x")
+    failing = SHOUT.replace(
+        'flaky/v1/nap, parameters: {warning: "tired after ${shout_1.text}"}',
+        "echo/v1/broken, parameters: {mode: crash}",
+    ).replace("${nap_1.items[1].name}", "x")
     code = main(["workflow", "run", write(tmp_path, failing), "-i", "word=a", "--token", "echo-secret-key-42"])
     captured = capsys.readouterr()
     assert code == 1
@@ -121,5 +141,8 @@ def test_batch_exits_1_when_a_row_failed_and_0_once_nothing_is_left(tmp_path, ca
     rows.write_text('{"key": "a", "failures": 1}\n')
     out = tmp_path / "out.jsonl"
     assert main(["batch", "flaky/v1/sometimes", "--rows", str(rows), "--out", str(out), "--no-progress"]) == 1
-    assert main(["batch", "flaky.sometimes", "--rows", str(rows), "--out", str(out), "--no-progress", "--retry-errors"]) == 0
+    assert (
+        main(["batch", "flaky.sometimes", "--rows", str(rows), "--out", str(out), "--no-progress", "--retry-errors"])
+        == 0
+    )
     assert [json.loads(line) for line in out.read_text().splitlines()] == [{"row": 1, "output": {"attempts": 2}}]

@@ -87,7 +87,13 @@ def test_every_shipped_example_passes_the_checks(host, path):
 
 def test_the_examples_include_ask_create_image_download_and_logger():
     types = {task.type for path in example_workflows() for task in load_workflow(path).tasks}
-    assert {"zhipu/v1/ask", "zhipu/v1/createImage", "core/v1/download", "core/v1/logger", "core/v1/textTemplate"} <= types
+    assert {
+        "zhipu/v1/ask",
+        "zhipu/v1/createImage",
+        "core/v1/download",
+        "core/v1/logger",
+        "core/v1/textTemplate",
+    } <= types
 
 
 def test_the_demo_runs_every_example_against_the_emulator(tmp_path, capsys, monkeypatch):
@@ -98,7 +104,13 @@ def test_the_demo_runs_every_example_against_the_emulator(tmp_path, capsys, monk
     assert code == 0, captured.err
     out = captured.out
     assert "Zhipu emulator listening at http://127.0.0.1:" in out
-    for step in ("ask_1 zhipu/v1/ask", "createImage_1 zhipu/v1/createImage", "download_1 core/v1/download", "logger_1 core/v1/logger", "textTemplate_1 core/v1/textTemplate"):
+    for step in (
+        "ask_1 zhipu/v1/ask",
+        "createImage_1 zhipu/v1/createImage",
+        "download_1 core/v1/download",
+        "logger_1 core/v1/logger",
+        "textTemplate_1 core/v1/textTemplate",
+    ):
         assert step in out
     assert f"{len(example_workflows())} of {len(example_workflows())} workflow(s) succeeded" in out
     images = list(tmp_path.glob("*.png"))

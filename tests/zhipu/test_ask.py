@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from zhipu_recording import RecordingApp
 
 from zhipu_connector import __version__
-from zhipu_recording import RecordingApp
 from zhipu_connector.emulator import EmulatorConfig, create_app
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import ActionCancelledError, InputValidationError
@@ -39,14 +39,21 @@ def emulator():
         yield app
 
 
-def ask(host: Host, inputs: dict[str, Any], *, stream: bool = False, asynchronous: bool = False,
-        context: ActionContext | None = None) -> tuple[str, ActionContext, list[str]]:
+def ask(
+    host: Host,
+    inputs: dict[str, Any],
+    *,
+    stream: bool = False,
+    asynchronous: bool = False,
+    context: ActionContext | None = None,
+) -> tuple[str, ActionContext, list[str]]:
     """Run Ask (sync or async, streamed or not); the result, the context and the streamed pieces."""
     pieces: list[str] = []
     context = context or ActionContext("zhipu", "ask")
     if stream:
         context.on_partial = pieces.append
     if asynchronous:
+
         async def go() -> str:
             try:
                 return await host.arun_action("zhipu", "ask", inputs, CONNECTION, context=context)
@@ -99,26 +106,48 @@ def test_temperature_and_top_p_are_not_sent_unless_set(host, emulator, zhipu_com
 
 def test_every_option_maps_to_the_api_name(host, emulator):
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
-    ask(host, {
-        "model": "glm-4-plus", "messages": messages, "maxTokens": 100, "temperature": 0.3, "topP": 0.8,
-        "stop": ["END"], "requestId": "wf-request-000001", "doSample": True, "user": "user-12345",
-    })
-    assert emulator.bodies == [{
-        "model": "glm-4-plus", "messages": messages, "max_tokens": 100, "temperature": 0.3, "top_p": 0.8,
-        "stop": ["END"], "request_id": "wf-request-000001", "do_sample": True, "user_id": "user-12345",
-    }]
+    ask(
+        host,
+        {
+            "model": "glm-4-plus",
+            "messages": messages,
+            "maxTokens": 100,
+            "temperature": 0.3,
+            "topP": 0.8,
+            "stop": ["END"],
+            "requestId": "wf-request-000001",
+            "doSample": True,
+            "user": "user-12345",
+        },
+    )
+    assert emulator.bodies == [
+        {
+            "model": "glm-4-plus",
+            "messages": messages,
+            "max_tokens": 100,
+            "temperature": 0.3,
+            "top_p": 0.8,
+            "stop": ["END"],
+            "request_id": "wf-request-000001",
+            "do_sample": True,
+            "user_id": "user-12345",
+        }
+    ]
 
 
-@pytest.mark.parametrize(("key", "value", "field"), [
-    ("maxTokens", 7, "max_tokens"),
-    ("temperature", 0, "temperature"),
-    ("temperature", 1, "temperature"),
-    ("topP", 0.01, "top_p"),
-    ("stop", ["a", "b", "c", "d"], "stop"),
-    ("requestId", "abcdef", "request_id"),
-    ("doSample", False, "do_sample"),
-    ("user", "u-1234", "user_id"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("maxTokens", 7, "max_tokens"),
+        ("temperature", 0, "temperature"),
+        ("temperature", 1, "temperature"),
+        ("topP", 0.01, "top_p"),
+        ("stop", ["a", "b", "c", "d"], "stop"),
+        ("requestId", "abcdef", "request_id"),
+        ("doSample", False, "do_sample"),
+        ("user", "u-1234", "user_id"),
+    ],
+)
 def test_each_option_alone_adds_exactly_its_field(host, emulator, key, value, field):
     ask(host, {"model": "glm-4-flash", "messages": HELLO, key: value})
     [body] = emulator.bodies
@@ -137,8 +166,16 @@ def test_an_empty_stop_list_is_not_sent(host, emulator):
 
 
 def test_simple_format_sends_the_system_prompt_then_the_user_prompt(host, emulator):
-    result, _, _ = ask(host, {"format": "SIMPLE", "model": "glm-4-flash", "systemPrompt": "You are terse.",
-                              "userPrompt": "Name a colour", "messages": [{"role": "user", "content": "ignored"}]})
+    result, _, _ = ask(
+        host,
+        {
+            "format": "SIMPLE",
+            "model": "glm-4-flash",
+            "systemPrompt": "You are terse.",
+            "userPrompt": "Name a colour",
+            "messages": [{"role": "user", "content": "ignored"}],
+        },
+    )
     assert emulator.bodies[0]["messages"] == [
         {"role": "system", "content": "You are terse."},
         {"role": "user", "content": "Name a colour"},
@@ -156,7 +193,10 @@ def test_simple_format_without_a_system_prompt_sends_the_user_message_alone(host
 
 
 def test_advanced_format_ignores_the_prompts(host, emulator):
-    ask(host, {"format": "ADVANCED", "model": "glm-4-flash", "messages": HELLO, "userPrompt": "other", "systemPrompt": "x"})
+    ask(
+        host,
+        {"format": "ADVANCED", "model": "glm-4-flash", "messages": HELLO, "userPrompt": "other", "systemPrompt": "x"},
+    )
     assert emulator.bodies[0]["messages"] == HELLO
 
 
@@ -194,7 +234,11 @@ def test_a_tool_call_id_on_another_role_is_refused_and_every_problem_is_reported
     ]
     with pytest.raises(InputValidationError) as caught:
         ask(host, {"model": "glm-4-flash", "messages": messages})
-    assert [p.location for p in caught.value.problems] == ["messages.0.toolCallId", "messages.1.toolCallId", "messages.2.toolCallId"]
+    assert [p.location for p in caught.value.problems] == [
+        "messages.0.toolCallId",
+        "messages.1.toolCallId",
+        "messages.2.toolCallId",
+    ]
     assert "belongs on a 'tool' message only, not on a 'user' message" in caught.value.problems[0].message
     assert emulator.requests == []
 
@@ -209,7 +253,13 @@ def test_a_conversation_without_a_user_message_is_refused_before_sending(host, e
 
 
 def test_sync_and_async_send_the_same_body(host, emulator):
-    inputs = {"model": "glm-4-flash", "messages": HELLO, "maxTokens": 50, "temperature": 0.5, "requestId": "same-id-0001"}
+    inputs = {
+        "model": "glm-4-flash",
+        "messages": HELLO,
+        "maxTokens": 50,
+        "temperature": 0.5,
+        "requestId": "same-id-0001",
+    }
     sync_result, _, _ = ask(host, inputs)
     async_result, _, _ = ask(host, inputs, asynchronous=True)
     assert sync_result == async_result
@@ -241,7 +291,12 @@ def test_finish_reason_length_from_the_platform_warns(host, emulator, stream):
 def test_finish_reason_sensitive_is_a_content_filtered_error(host, emulator, stream, asynchronous):
     messages = [{"role": "user", "content": "Hello [[fault:finish_sensitive]]"}]
     with pytest.raises(ContentFilteredError) as caught:
-        ask(host, {"model": "glm-4-flash", "messages": messages, "requestId": "sensitive-01"}, stream=stream, asynchronous=asynchronous)
+        ask(
+            host,
+            {"model": "glm-4-flash", "messages": messages, "requestId": "sensitive-01"},
+            stream=stream,
+            asynchronous=asynchronous,
+        )
     assert caught.value.request_id == "sensitive-01"
     assert "flagged the content as unsafe" in str(caught.value)
 
@@ -251,7 +306,12 @@ def test_finish_reason_sensitive_is_a_content_filtered_error(host, emulator, str
 def test_finish_reason_network_error_is_a_server_error(host, emulator, stream, asynchronous):
     messages = [{"role": "user", "content": "Hello [[fault:finish_network_error]]"}]
     with pytest.raises(ServerError) as caught:
-        ask(host, {"model": "glm-4-flash", "messages": messages, "requestId": "network-01"}, stream=stream, asynchronous=asynchronous)
+        ask(
+            host,
+            {"model": "glm-4-flash", "messages": messages, "requestId": "network-01"},
+            stream=stream,
+            asynchronous=asynchronous,
+        )
     error = caught.value
     assert error.request_id == "network-01" and error.retryable
     assert "finish_reason 'network_error'" in str(error)
@@ -260,8 +320,17 @@ def test_finish_reason_network_error_is_a_server_error(host, emulator, stream, a
 
 def completion(content: str | None, finish_reason: str, **message: Any) -> dict[str, Any]:
     return {
-        "id": "c1", "request_id": "mock-request-1", "created": 1, "model": "glm-4-flash",
-        "choices": [{"index": 0, "finish_reason": finish_reason, "message": {"role": "assistant", "content": content, **message}}],
+        "id": "c1",
+        "request_id": "mock-request-1",
+        "created": 1,
+        "model": "glm-4-flash",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": finish_reason,
+                "message": {"role": "assistant", "content": content, **message},
+            }
+        ],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
 
@@ -269,11 +338,23 @@ def completion(content: str | None, finish_reason: str, **message: Any) -> dict[
 def event_stream(content: str | None, finish_reason: str, **delta: Any) -> bytes:
     chunks = []
     if content:
-        chunks += [{"request_id": "mock-request-1", "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}}]}
-                   for piece in (content[:3], content[3:])]
+        chunks += [
+            {
+                "request_id": "mock-request-1",
+                "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}}],
+            }
+            for piece in (content[:3], content[3:])
+        ]
     if delta:
-        chunks.append({"request_id": "mock-request-1", "choices": [{"index": 0, "delta": {"role": "assistant", **delta}}]})
-    chunks.append({"request_id": "mock-request-1", "choices": [{"index": 0, "finish_reason": finish_reason, "delta": {"role": "assistant", "content": ""}}]})
+        chunks.append(
+            {"request_id": "mock-request-1", "choices": [{"index": 0, "delta": {"role": "assistant", **delta}}]}
+        )
+    chunks.append(
+        {
+            "request_id": "mock-request-1",
+            "choices": [{"index": 0, "finish_reason": finish_reason, "delta": {"role": "assistant", "content": ""}}],
+        }
+    )
     return "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks).encode() + b"data: [DONE]\n\n"
 
 
@@ -287,8 +368,11 @@ def platform():
         def __call__(self, request: httpx.Request) -> httpx.Response:
             content, finish_reason, extra = self.answer
             if json.loads(request.content).get("stream"):
-                return httpx.Response(200, headers={"content-type": "text/event-stream"},
-                                      content=event_stream(content, finish_reason, **extra))
+                return httpx.Response(
+                    200,
+                    headers={"content-type": "text/event-stream"},
+                    content=event_stream(content, finish_reason, **extra),
+                )
             return httpx.Response(200, json=completion(content, finish_reason, **extra))
 
     scripted = Platform()

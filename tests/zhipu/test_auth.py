@@ -45,9 +45,7 @@ def test_jwt_mode_signs_with_the_secret_half_and_millisecond_claims(key) -> None
     assert header.startswith("Bearer ")
     token = header.removeprefix("Bearer ")
     assert jwt.get_unverified_header(token) == {"alg": "HS256", "sign_type": "SIGN"}
-    claims = jwt.decode(
-        token, KEY_SECRET, algorithms=["HS256"], options={"verify_exp": False}
-    )
+    claims = jwt.decode(token, KEY_SECRET, algorithms=["HS256"], options={"verify_exp": False})
     assert claims == {
         "api_key": KEY_ID,
         "timestamp": 1_700_000_000_250,
@@ -67,7 +65,9 @@ def test_jwt_is_reused_for_180_seconds_then_renewed() -> None:
     renewed = auth.header()
     assert renewed != first
     claims = jwt.decode(
-        renewed.removeprefix("Bearer "), KEY_SECRET, algorithms=["HS256"],
+        renewed.removeprefix("Bearer "),
+        KEY_SECRET,
+        algorithms=["HS256"],
         options={"verify_exp": False},
     )
     assert claims["timestamp"] == 1_000_180_000

@@ -78,9 +78,25 @@ def test_run_ask_stream_writes_each_piece_when_it_arrives(capsys, base_url, monk
 
 
 def test_run_ask_simple_format_from_key_value_pairs(capsys, base_url):
-    status, out, err = run(capsys, "run", "ask", "--base-url", base_url, "--token", KEY,
-                         "-i", "format=SIMPLE", "-i", "model=glm-4.5-flash", "-i", "systemPrompt=Be brief.",
-                         "-i", "userPrompt=Name a colour", "-i", "maxTokens=6")
+    status, out, err = run(
+        capsys,
+        "run",
+        "ask",
+        "--base-url",
+        base_url,
+        "--token",
+        KEY,
+        "-i",
+        "format=SIMPLE",
+        "-i",
+        "model=glm-4.5-flash",
+        "-i",
+        "systemPrompt=Be brief.",
+        "-i",
+        "userPrompt=Name a colour",
+        "-i",
+        "maxTokens=6",
+    )
     assert status == 0 and json.loads(out) == "Here is a short answer about"
     assert err == (
         "WARNING: zhipu.ask: the reply was cut short: it reached the token limit (finish_reason 'length'); "
@@ -101,8 +117,14 @@ def test_run_ask_with_a_jwt(capsys, base_url):
 
 
 def test_run_create_image_prints_created_and_every_url(capsys, base_url):
-    inputs = {"model": "cogview-4", "imageMessages": [{"content": "a red fox", "weight": 2}, {"content": "in the snow"}], "size": "1344x768"}
-    status, out, _ = run(capsys, "run", "createImage", "--base-url", base_url, "--token", KEY, "--input", json.dumps(inputs))
+    inputs = {
+        "model": "cogview-4",
+        "imageMessages": [{"content": "a red fox", "weight": 2}, {"content": "in the snow"}],
+        "size": "1344x768",
+    }
+    status, out, _ = run(
+        capsys, "run", "createImage", "--base-url", base_url, "--token", KEY, "--input", json.dumps(inputs)
+    )
     assert status == 0
     result = json.loads(out)
     assert result["created"] == 1735689600 and set(result) == {"created", "data"}
@@ -113,7 +135,11 @@ def test_run_create_image_prints_created_and_every_url(capsys, base_url):
 
 
 def test_an_api_error_is_one_line_with_status_code_and_request_id(capsys, base_url):
-    inputs = {"model": "glm-4-flash", "messages": [{"role": "user", "content": "Hi [[fault:no_balance]]"}], "requestId": "cli-request-01"}
+    inputs = {
+        "model": "glm-4-flash",
+        "messages": [{"role": "user", "content": "Hi [[fault:no_balance]]"}],
+        "requestId": "cli-request-01",
+    }
     status, out, err = run(capsys, "run", "ask", "--base-url", base_url, "--token", KEY, "--input", json.dumps(inputs))
     assert (status, out) == (1, "")
     assert err == (
@@ -130,7 +156,22 @@ def test_a_rejected_key_is_never_printed(capsys, base_url):
 
 
 def test_a_tool_message_without_its_id_is_refused_before_sending(capsys, base_url):
-    inputs = {"model": "glm-4-flash", "messages": [{"role": "user", "content": "Hi"}, {"role": "tool", "content": "42"}]}
-    status, out, err = run(capsys, "run", "ask", "--base-url", "http://127.0.0.1:9/api/paas/v4", "--token", KEY, "--input", json.dumps(inputs))
+    inputs = {
+        "model": "glm-4-flash",
+        "messages": [{"role": "user", "content": "Hi"}, {"role": "tool", "content": "42"}],
+    }
+    status, out, err = run(
+        capsys,
+        "run",
+        "ask",
+        "--base-url",
+        "http://127.0.0.1:9/api/paas/v4",
+        "--token",
+        KEY,
+        "--input",
+        json.dumps(inputs),
+    )
     assert (status, out) == (1, "")
-    assert err.startswith("error: zhipu.ask: invalid inputs (1 problem)\n  - messages.1.toolCallId: Tool call ID is required")
+    assert err.startswith(
+        "error: zhipu.ask: invalid inputs (1 problem)\n  - messages.1.toolCallId: Tool call ID is required"
+    )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 import jwt
@@ -66,9 +67,7 @@ class FakeAsyncSleep:
 
 def make_client(script: Script, **kwargs: Any) -> tuple[AsyncZhipuClient, FakeAsyncSleep]:
     sleep = FakeAsyncSleep()
-    client = AsyncZhipuClient(
-        KEY, transport=httpx.MockTransport(script), sleep=sleep, random=lambda: 0.0, **kwargs
-    )
+    client = AsyncZhipuClient(KEY, transport=httpx.MockTransport(script), sleep=sleep, random=lambda: 0.0, **kwargs)
     return client, sleep
 
 
@@ -80,7 +79,9 @@ async def agen(data: bytes, *, fail_with: type[Exception] | None = None) -> Asyn
 
 
 def event_bytes(chunks: list[Any], done: bool = True) -> bytes:
-    return ("".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks) + ("data: [DONE]\r\n\r\n" if done else "")).encode()
+    return (
+        "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks) + ("data: [DONE]\r\n\r\n" if done else "")
+    ).encode()
 
 
 def streaming(data: bytes, **kwargs: Any) -> Callable[[], httpx.Response]:
@@ -102,7 +103,10 @@ def test_chat_and_image_requests() -> None:
     assert str(chat.url) == "https://api.z.ai/api/paas/v4/chat/completions"
     assert str(image.url) == "https://api.z.ai/api/paas/v4/images/generations"
     assert chat.headers["authorization"] == f"Bearer {KEY}"
-    assert chat.content == b'{"model":"glm-4-flash","messages":[{"role":"user","content":"hi"}],"request_id":"async-chat-1"}'
+    assert (
+        chat.content
+        == b'{"model":"glm-4-flash","messages":[{"role":"user","content":"hi"}],"request_id":"async-chat-1"}'
+    )
     assert image.content == b'{"model":"cogview-4","prompt":"cat","request_id":"async-img-1"}'
 
 
@@ -113,7 +117,9 @@ def test_jwt_mode() -> None:
     token = script.requests[0].headers["authorization"].removeprefix("Bearer ")
     assert jwt.get_unverified_header(token) == {"alg": "HS256", "sign_type": "SIGN"}
     assert jwt.decode(token, KEY_SECRET, algorithms=["HS256"], options={"verify_exp": False}) == {
-        "api_key": KEY_ID, "timestamp": 1_900_000_000_000, "exp": 1_900_000_210_000,
+        "api_key": KEY_ID,
+        "timestamp": 1_900_000_000_000,
+        "exp": 1_900_000_210_000,
     }
 
 
@@ -252,7 +258,9 @@ def test_works_over_an_in_process_asgi_app() -> None:
         await send({"type": "http.response.body", "body": payload})
 
     async def scenario() -> Any:
-        async with AsyncZhipuClient(KEY, "http://emulated.test/api/paas/v4", transport=httpx.ASGITransport(app)) as client:
+        async with AsyncZhipuClient(
+            KEY, "http://emulated.test/api/paas/v4", transport=httpx.ASGITransport(app)
+        ) as client:
             return await asyncio.gather(*(client.chat(BODY) for _ in range(3)))
 
     assert run(scenario) == [COMPLETION] * 3

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import jwt
@@ -35,9 +36,7 @@ COMPLETION = {
     "request_id": "given-request-id",
     "created": 1,
     "model": "glm-4-flash",
-    "choices": [
-        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Hi"}}
-    ],
+    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Hi"}}],
     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
 }
 IMAGE = {"created": 1, "data": [{"url": "https://example.invalid/a.png"}]}
@@ -180,10 +179,13 @@ def test_the_body_is_compact_utf8_json_with_a_generated_request_id() -> None:
         assert client.chat(body) == COMPLETION
     sent = recorder.requests[0].content
     request_id = json.loads(sent)["request_id"]
-    assert sent == (
-        '{"model":"glm-4-flash","messages":[{"role":"user","content":"你好"}],"temperature":0.5,'
-        f'"request_id":"{request_id}"}}'
-    ).encode("utf-8")
+    assert (
+        sent
+        == (
+            '{"model":"glm-4-flash","messages":[{"role":"user","content":"你好"}],"temperature":0.5,'
+            f'"request_id":"{request_id}"}}'
+        ).encode()
+    )
     assert 6 <= len(request_id) <= 64
     assert json.dumps(body) == snapshot  # the caller's dict is untouched
 
@@ -317,9 +319,7 @@ def test_default_timeouts_are_generous_for_long_generations() -> None:
     recorder = answering()
     with client_for(recorder) as client:
         client.chat(CHAT_BODY)
-    assert recorder.requests[0].extensions["timeout"] == {
-        "connect": 8.0, "read": 300.0, "write": 60.0, "pool": 60.0
-    }
+    assert recorder.requests[0].extensions["timeout"] == {"connect": 8.0, "read": 300.0, "write": 60.0, "pool": 60.0}
 
 
 @pytest.mark.parametrize(
@@ -376,7 +376,7 @@ def test_a_closed_client_sends_nothing() -> None:
 class _CompletionHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so a reused socket is visible
 
-    def do_POST(self) -> None:  # noqa: N802 (the stdlib's naming)
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
         self.server.peers.add(self.client_address)  # type: ignore[attr-defined]
         body = json.dumps(COMPLETION).encode()

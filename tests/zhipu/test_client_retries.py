@@ -24,9 +24,7 @@ from zhipu_connector.zhipu.errors import (
 )
 
 KEY = "retrykeyid.retryKeySecret55"
-COMPLETION = {
-    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}]
-}
+COMPLETION = {"choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}]}
 BODY = {"model": "glm-4-flash", "messages": [{"role": "user", "content": "hi"}]}
 NO_JITTER_DELAYS = [0.5, 1.0, 2.0]
 
@@ -148,7 +146,9 @@ def test_the_callers_request_id_survives_retries() -> None:
 
 
 def test_retry_after_seconds_is_honoured() -> None:
-    script = Script(error_response(429, "1302", {"Retry-After": "3"}), error_response(503, None, {"Retry-After": "0"}), ok())
+    script = Script(
+        error_response(429, "1302", {"Retry-After": "3"}), error_response(503, None, {"Retry-After": "0"}), ok()
+    )
     client, sleeps = make_client(script)
     client.chat(BODY)
     assert sleeps == [3.0, 0.0]

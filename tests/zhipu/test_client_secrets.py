@@ -23,8 +23,7 @@ BODY = {"model": "glm-4-flash", "messages": [{"role": "user", "content": "hi"}]}
 def everything_shown(error: BaseException) -> str:
     """All the text a user or a log could see of an error, including its traceback and causes."""
     return "\n".join(
-        [str(error), repr(error), str(getattr(error, "to_dict", dict)())]
-        + traceback.format_exception(error)
+        [str(error), repr(error), str(getattr(error, "to_dict", dict)())] + traceback.format_exception(error)
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -61,9 +62,7 @@ def streaming(data: bytes) -> Any:
 
 def make_client(script: Script, **kwargs: Any) -> tuple[ZhipuClient, list[float]]:
     sleeps: list[float] = []
-    client = ZhipuClient(
-        KEY, transport=httpx.MockTransport(script), sleep=sleeps.append, random=lambda: 0.0, **kwargs
-    )
+    client = ZhipuClient(KEY, transport=httpx.MockTransport(script), sleep=sleeps.append, random=lambda: 0.0, **kwargs)
     return client, sleeps
 
 
@@ -77,8 +76,7 @@ def test_a_stream_request_and_its_chunks() -> None:
     assert request.headers["accept"] == "text/event-stream"
     assert request.headers["authorization"] == f"Bearer {KEY}"
     assert request.content == (
-        b'{"model":"glm-4-flash","messages":[{"role":"user","content":"hi"}],'
-        b'"request_id":"stream-req-1","stream":true}'
+        b'{"model":"glm-4-flash","messages":[{"role":"user","content":"hi"}],"request_id":"stream-req-1","stream":true}'
     )
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from zhipu_recording import RecordingApp
+
 from zhipu_connector.emulator import EmulatorConfig, create_app
 from zhipu_connector.host.errors import InputValidationError
 from zhipu_connector.host.host import Host
@@ -57,7 +57,11 @@ def test_one_message_is_the_prompt_as_written():
 
 
 def test_equal_weights_keep_the_given_order_without_marks():
-    messages = [{"content": "a lighthouse"}, {"content": "at dusk", "weight": 1}, {"content": "oil painting", "weight": 1.0}]
+    messages = [
+        {"content": "a lighthouse"},
+        {"content": "at dusk", "weight": 1},
+        {"content": "oil painting", "weight": 1.0},
+    ]
     assert image_prompt(messages) == "a lighthouse\nat dusk\noil painting"
 
 
@@ -71,15 +75,17 @@ def test_weights_order_the_messages_and_mark_the_lesser_ones():
         {"content": "warm light"},
         {"content": "a second main subject: a dog", "weight": 4},
     ]
-    assert image_prompt(messages) == "\n".join([
-        "a cat asleep on a windowsill",
-        "a second main subject: a dog",
-        "Secondary: rain outside",
-        "Minor detail: a teacup",
-        "Minor detail: watercolour style",
-        "Minor detail: warm light",
-        "Optional: no text in the image",
-    ])
+    assert image_prompt(messages) == "\n".join(
+        [
+            "a cat asleep on a windowsill",
+            "a second main subject: a dog",
+            "Secondary: rain outside",
+            "Minor detail: a teacup",
+            "Minor detail: watercolour style",
+            "Minor detail: warm light",
+            "Optional: no text in the image",
+        ]
+    )
 
 
 def test_a_zero_weight_is_mentioned_last_not_dropped():
@@ -110,11 +116,17 @@ def test_blank_messages_are_refused_naming_each(host, emulator):
 
 
 def test_several_weighted_messages_become_one_prompt_on_the_wire(host, emulator):
-    result = create_image(host, {"model": "cogview-4-250304", "imageMessages": [
-        {"content": "soft pastel colours", "weight": 0.5},
-        {"content": "a lighthouse on a cliff", "weight": 2},
-        {"content": "stormy sea"},
-    ]})
+    result = create_image(
+        host,
+        {
+            "model": "cogview-4-250304",
+            "imageMessages": [
+                {"content": "soft pastel colours", "weight": 0.5},
+                {"content": "a lighthouse on a cliff", "weight": 2},
+                {"content": "stormy sea"},
+            ],
+        },
+    )
     [(headers, body)] = emulator.requests
     assert body == {
         "model": "cogview-4-250304",
@@ -127,15 +139,31 @@ def test_several_weighted_messages_become_one_prompt_on_the_wire(host, emulator)
     assert headers["content-type"] == "application/json"
     assert set(result) == {"created", "data"} and result["created"] == 1735689600
     [image] = result["data"]
-    assert set(image) == {"url"} and re.fullmatch(r"http://emulator\.test/emulator/images/[0-9a-f]{32}\.png", image["url"])
+    assert set(image) == {"url"} and re.fullmatch(
+        r"http://emulator\.test/emulator/images/[0-9a-f]{32}\.png", image["url"]
+    )
 
 
 def test_size_quality_and_user_are_sent_under_the_api_names(host, emulator):
-    create_image(host, {"model": "cogview-4", "imageMessages": [{"content": "a fox"}],
-                        "size": "768x1344", "quality": "hd", "user": "user-12345"})
+    create_image(
+        host,
+        {
+            "model": "cogview-4",
+            "imageMessages": [{"content": "a fox"}],
+            "size": "768x1344",
+            "quality": "hd",
+            "user": "user-12345",
+        },
+    )
     [body] = emulator.bodies
-    assert body == {"model": "cogview-4", "prompt": "a fox", "size": "768x1344", "quality": "hd",
-                    "user_id": "user-12345", "request_id": body["request_id"]}
+    assert body == {
+        "model": "cogview-4",
+        "prompt": "a fox",
+        "size": "768x1344",
+        "quality": "hd",
+        "user_id": "user-12345",
+        "request_id": body["request_id"],
+    }
 
 
 def test_the_image_url_serves_a_png(host, emulator):
@@ -193,19 +221,29 @@ def test_every_image_is_returned_and_nothing_else(host, platform, asynchronous):
         "content_filter": [{"role": "assistant", "level": 3}],
         "request_id": "img-request-1",
     }
-    result = create_image(host, {"model": "cogview-4", "imageMessages": [{"content": "a fox"}]}, asynchronous=asynchronous)
-    assert result == {"created": 1760000000, "data": [
-        {"url": "https://cdn.example/1.png"}, {"url": "https://cdn.example/2.png"}, {"url": "https://cdn.example/3.png"},
-    ]}
+    result = create_image(
+        host, {"model": "cogview-4", "imageMessages": [{"content": "a fox"}]}, asynchronous=asynchronous
+    )
+    assert result == {
+        "created": 1760000000,
+        "data": [
+            {"url": "https://cdn.example/1.png"},
+            {"url": "https://cdn.example/2.png"},
+            {"url": "https://cdn.example/3.png"},
+        ],
+    }
 
 
-@pytest.mark.parametrize(("answer", "message"), [
-    ({"created": 1, "data": []}, "no non-empty 'data' list"),
-    ({"created": 1}, "no non-empty 'data' list"),
-    ({"data": [{"url": "https://cdn.example/1.png"}]}, "no integer 'created' timestamp"),
-    ({"created": "yesterday", "data": [{"url": "https://cdn.example/1.png"}]}, "no integer 'created' timestamp"),
-    ({"created": 1, "data": [{"url": ""}]}, "has no 'url'"),
-])
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ({"created": 1, "data": []}, "no non-empty 'data' list"),
+        ({"created": 1}, "no non-empty 'data' list"),
+        ({"data": [{"url": "https://cdn.example/1.png"}]}, "no integer 'created' timestamp"),
+        ({"created": "yesterday", "data": [{"url": "https://cdn.example/1.png"}]}, "no integer 'created' timestamp"),
+        ({"created": 1, "data": [{"url": ""}]}, "has no 'url'"),
+    ],
+)
 def test_an_answer_without_images_is_malformed(host, platform, answer, message):
     platform.answer = answer
     with pytest.raises(MalformedResponseError, match=message):

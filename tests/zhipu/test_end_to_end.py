@@ -72,8 +72,12 @@ def test_a_rate_limit_that_outlasts_the_retries_reports_status_code_request_id_a
         "(HTTP 429, code 1302, request id rate-limited-01)"
     )
     assert error.to_dict() == {
-        "type": "RateLimitError", "message": str(error), "status": 429, "code": "1302",
-        "requestId": "rate-limited-01", "retryable": True,
+        "type": "RateLimitError",
+        "message": str(error),
+        "status": 429,
+        "code": "1302",
+        "requestId": "rate-limited-01",
+        "retryable": True,
     }
 
 
@@ -82,14 +86,25 @@ def test_no_balance_is_never_retried(host):
         with pytest.raises(QuotaExceededError) as caught:
             run_ask(host, ask_inputs("Hello [[fault:no_balance;times=1]]", requestId="no-balance-01"))
     error = caught.value
-    assert (error.status, error.code, error.request_id, error.attempts, error.retryable) == (429, "1113", "no-balance-01", 1, False)
+    assert (error.status, error.code, error.request_id, error.attempts, error.retryable) == (
+        429,
+        "1113",
+        "no-balance-01",
+        1,
+        False,
+    )
     assert isinstance(error, ActionFailedError)
 
 
 def test_an_unknown_key_is_a_401(host):
     with emulated():
         with pytest.raises(AuthenticationError) as caught:
-            host.run_action("zhipu", "ask", ask_inputs(requestId="auth-fails-01"), {"token": "other.someSecret99", "baseUrl": IN_PROCESS})
+            host.run_action(
+                "zhipu",
+                "ask",
+                ask_inputs(requestId="auth-fails-01"),
+                {"token": "other.someSecret99", "baseUrl": IN_PROCESS},
+            )
     error = caught.value
     assert (error.status, error.code, error.request_id, error.attempts) == (401, "1002", "auth-fails-01", 1)
     assert "unknown API key" in str(error)
@@ -106,8 +121,12 @@ def test_a_model_the_platform_does_not_know_is_1211(host):
             run_ask(host, {**ask_inputs(), "model": "glm-99-turbo"})
         assert (caught.value.status, caught.value.code) == (400, "1211")
         with pytest.raises(InvalidRequestError) as caught_image:
-            host.run_action("zhipu", "createImage", {"model": "dall-e-3", "imageMessages": [{"content": "a fox"}]},
-                            {"token": KEY, "baseUrl": IN_PROCESS})
+            host.run_action(
+                "zhipu",
+                "createImage",
+                {"model": "dall-e-3", "imageMessages": [{"content": "a fox"}]},
+                {"token": KEY, "baseUrl": IN_PROCESS},
+            )
         assert (caught_image.value.status, caught_image.value.code) == (400, "1211")
 
 
@@ -115,25 +134,42 @@ def test_a_prompt_too_long_is_1261_for_both_actions(host):
     with emulated(max_prompt_chars=40):
         with pytest.raises(InvalidRequestError) as caught:
             run_ask(host, ask_inputs("x" * 41, requestId="too-long-001"))
-        assert (caught.value.status, caught.value.code, caught.value.request_id, caught.value.attempts) == (400, "1261", "too-long-001", 1)
+        assert (caught.value.status, caught.value.code, caught.value.request_id, caught.value.attempts) == (
+            400,
+            "1261",
+            "too-long-001",
+            1,
+        )
         with pytest.raises(InvalidRequestError) as caught_image:
-            host.run_action("zhipu", "createImage", {"model": "cogview-4", "imageMessages": [{"content": "a fox " * 4}, {"content": "snow " * 5}]},
-                            {"token": KEY, "baseUrl": IN_PROCESS})
+            host.run_action(
+                "zhipu",
+                "createImage",
+                {"model": "cogview-4", "imageMessages": [{"content": "a fox " * 4}, {"content": "snow " * 5}]},
+                {"token": KEY, "baseUrl": IN_PROCESS},
+            )
         assert (caught_image.value.status, caught_image.value.code) == (400, "1261")
 
 
 def test_a_server_error_on_the_image_api_is_retried_then_reported(host):
     with emulated():
-        result = host.run_action("zhipu", "createImage", {"model": "cogview-4", "imageMessages": [{"content": "a fox [[fault:server_error;times=1]]"}]},
-                                 {"token": KEY, "baseUrl": IN_PROCESS})
+        result = host.run_action(
+            "zhipu",
+            "createImage",
+            {"model": "cogview-4", "imageMessages": [{"content": "a fox [[fault:server_error;times=1]]"}]},
+            {"token": KEY, "baseUrl": IN_PROCESS},
+        )
         assert len(result["data"]) == 1
 
 
 def test_errors_reach_async_callers_the_same_way(host):
     async def go() -> None:
         try:
-            await host.arun_action("zhipu", "ask", ask_inputs("Hi [[fault:no_balance]]", requestId="async-quota-1"),
-                                   {"token": KEY, "baseUrl": IN_PROCESS})
+            await host.arun_action(
+                "zhipu",
+                "ask",
+                ask_inputs("Hi [[fault:no_balance]]", requestId="async-quota-1"),
+                {"token": KEY, "baseUrl": IN_PROCESS},
+            )
         finally:
             await connections.aclose_all()
 
@@ -177,7 +213,9 @@ def test_async_streaming_over_a_socket_equals_the_plain_reply(host, server, fres
         context = ActionContext("zhipu", "ask", on_partial=pieces.append)
         connection = {"token": KEY, "baseUrl": server}
         try:
-            streamed = await host.arun_action("zhipu", "ask", ask_inputs("用一句话介绍杭州"), connection, context=context)
+            streamed = await host.arun_action(
+                "zhipu", "ask", ask_inputs("用一句话介绍杭州"), connection, context=context
+            )
             plain = await host.arun_action("zhipu", "ask", ask_inputs("用一句话介绍杭州"), connection)
         finally:
             await connections.aclose_all()
@@ -191,8 +229,13 @@ def test_a_connection_dropped_mid_stream_fails_without_a_retry(host, server, fre
     pieces: list[str] = []
     context = ActionContext("zhipu", "ask", on_partial=pieces.append)
     with pytest.raises(ZhipuConnectionError) as caught:
-        host.run_action("zhipu", "ask", ask_inputs("Hello [[fault:drop]]", requestId="dropped-0001"),
-                        {"token": KEY, "baseUrl": server}, context=context)
+        host.run_action(
+            "zhipu",
+            "ask",
+            ask_inputs("Hello [[fault:drop]]", requestId="dropped-0001"),
+            {"token": KEY, "baseUrl": server},
+            context=context,
+        )
     assert caught.value.request_id == "dropped-0001" and caught.value.attempts == 1
     assert 1 <= len(pieces) <= 2
 
@@ -214,14 +257,22 @@ def test_a_silent_server_times_out(host, server):
 
 def test_a_timeout_is_retried_and_the_retry_succeeds(host, server):
     with connections.configured(client_options={"timeout": 0.3}):
-        assert run_ask(host, ask_inputs("Hello [[fault:slow;times=1;seconds=1]]"), server).startswith("Here is a short answer")
+        assert run_ask(host, ask_inputs("Hello [[fault:slow;times=1;seconds=1]]"), server).startswith(
+            "Here is a short answer"
+        )
 
 
 def test_an_error_event_mid_stream_is_a_server_error(host, server, fresh_clients):
     pieces: list[str] = []
     context = ActionContext("zhipu", "ask", on_partial=pieces.append)
     with pytest.raises(ServerError) as caught:
-        host.run_action("zhipu", "ask", ask_inputs("Hello [[fault:stream_error]]"), {"token": KEY, "baseUrl": server}, context=context)
+        host.run_action(
+            "zhipu",
+            "ask",
+            ask_inputs("Hello [[fault:stream_error]]"),
+            {"token": KEY, "baseUrl": server},
+            context=context,
+        )
     assert caught.value.code == "1234" and caught.value.status is None and len(pieces) == 2
 
 
@@ -245,8 +296,9 @@ def echoing_platform(request: httpx.Request) -> httpx.Response:
     token = header.removeprefix("Bearer ")
     if b'"stream":true' in request.content:
         event = {"error": {"code": "1234", "message": f"stream failed for {header}"}}
-        return httpx.Response(200, headers={"content-type": "text/event-stream"},
-                              content=f"data: {json.dumps(event)}\n\n".encode())
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=f"data: {json.dumps(event)}\n\n".encode()
+        )
     if b"malformed" in request.content:
         return httpx.Response(200, content=f"<html>bad gateway for {token}</html>".encode())
     if b"verbose" in request.content:  # the token straddles the point where long messages are cut
@@ -255,20 +307,34 @@ def echoing_platform(request: httpx.Request) -> httpx.Response:
 
 
 @pytest.mark.parametrize("authentication", ["API_KEY", "JWT"])
-@pytest.mark.parametrize(("content", "stream"), [("Hello", False), ("Hello", True), ("malformed please", False), ("verbose please", False)])
+@pytest.mark.parametrize(
+    ("content", "stream"), [("Hello", False), ("Hello", True), ("malformed please", False), ("verbose please", False)]
+)
 def test_the_token_appears_in_no_error_repr_or_log(host, caplog, authentication, content, stream):
     pieces: list[str] = []
     context = ActionContext("zhipu", "ask", on_partial=pieces.append if stream else None)
     connection = host.connection("zhipu", {"token": SECRET_KEY, "authentication": authentication})
     caplog.set_level(logging.DEBUG)
-    with connections.configured(transport_factory=lambda kind: httpx.MockTransport(echoing_platform), client_options={"max_retries": 0}):
+    with connections.configured(
+        transport_factory=lambda kind: httpx.MockTransport(echoing_platform), client_options={"max_retries": 0}
+    ):
         with pytest.raises(ActionFailedError) as caught:
             host.run_action("zhipu", "ask", ask_inputs(content), connection, context=context)
         with connections.sync_client(connection) as client:
             client_repr = repr(client)
     error = caught.value
-    shown = "\n".join([str(error), repr(error), json.dumps(error.to_dict()), repr(connection), str(connection),
-                       client_repr, caplog.text, *(record.getMessage() for record in caplog.records)])
+    shown = "\n".join(
+        [
+            str(error),
+            repr(error),
+            json.dumps(error.to_dict()),
+            repr(connection),
+            str(connection),
+            client_repr,
+            caplog.text,
+            *(record.getMessage() for record in caplog.records),
+        ]
+    )
     key_id, _, key_secret = SECRET_KEY.partition(".")
     assert SECRET_KEY not in shown and key_secret not in shown
     assert "eyJ" not in shown  # no JWT either

@@ -145,9 +145,7 @@ def test_a_missing_message_is_replaced_by_the_code_meaning_or_the_status() -> No
     assert error_from_response(429, b'{"error": {"code": "1113"}}', None).message == (
         "the account balance is exhausted"
     )
-    assert error_from_response(503, b"", None).message == (
-        "the Zhipu API answered 503 Service Unavailable"
-    )
+    assert error_from_response(503, b"", None).message == ("the Zhipu API answered 503 Service Unavailable")
 
 
 def test_overlong_messages_are_cut() -> None:
@@ -183,9 +181,7 @@ def test_an_echoed_key_is_masked_in_every_message() -> None:
 
 
 def test_error_from_payload_without_status_is_a_server_error_unless_the_code_says_more() -> None:
-    assert type(error_from_payload({"error": {"code": "1301"}}, status=None, request_id=None)) is (
-        ContentFilteredError
-    )
+    assert type(error_from_payload({"error": {"code": "1301"}}, status=None, request_id=None)) is (ContentFilteredError)
     unknown = error_from_payload({"error": {"message": "boom"}}, status=None, request_id="r-123456")
     assert type(unknown) is ServerError and unknown.message == "boom"
 

@@ -55,14 +55,31 @@ def test_a_chat_completion_reads_as_the_connector_reads_it(sdk, connector):
 
 def test_every_option_the_sdk_sends_is_accepted(sdk, connector):
     completion = sdk.chat.completions.create(
-        model="glm-4-plus", messages=HELLO, temperature=0.5, top_p=0.7, max_tokens=20, stop=["emulator"],
-        request_id="sdk-request-0001", user_id="user-123456", do_sample=True,
+        model="glm-4-plus",
+        messages=HELLO,
+        temperature=0.5,
+        top_p=0.7,
+        max_tokens=20,
+        stop=["emulator"],
+        request_id="sdk-request-0001",
+        user_id="user-123456",
+        do_sample=True,
     )
     assert completion.request_id == "sdk-request-0001"
-    assert completion.choices[0].message.content == connector("ask", {
-        "model": "glm-4-plus", "messages": HELLO, "temperature": 0.5, "topP": 0.7, "maxTokens": 20, "stop": ["emulator"],
-        "requestId": "sdk-request-0002", "doSample": True, "user": "user-123456",
-    })
+    assert completion.choices[0].message.content == connector(
+        "ask",
+        {
+            "model": "glm-4-plus",
+            "messages": HELLO,
+            "temperature": 0.5,
+            "topP": 0.7,
+            "maxTokens": 20,
+            "stop": ["emulator"],
+            "requestId": "sdk-request-0002",
+            "doSample": True,
+            "user": "user-123456",
+        },
+    )
 
 
 def test_a_streamed_completion_joins_to_the_plain_one(sdk):
@@ -83,22 +100,30 @@ def test_the_sdk_signs_jwts_the_emulator_verifies(base_url):
 def test_an_image_generation_gives_the_same_image_as_the_connector(sdk, connector):
     answer = sdk.images.generations(model="cogview-4", prompt="a red fox in the snow", size="1344x768")
     [image] = answer.data
-    ours = connector("createImage", {"model": "cogview-4", "imageMessages": [{"content": "a red fox in the snow"}], "size": "1344x768"})
+    ours = connector(
+        "createImage",
+        {"model": "cogview-4", "imageMessages": [{"content": "a red fox in the snow"}], "size": "1344x768"},
+    )
     assert ours == {"created": answer.created, "data": [{"url": image.url}]}
     png = httpx.get(image.url)
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG\r\n\x1a\n")
 
 
-@pytest.mark.parametrize(("fault", "error_class", "status", "code"), [
-    ("rate_limit", "APIReachLimitError", 429, "1302"),
-    ("no_balance", "APIReachLimitError", 429, "1113"),
-    ("sensitive", "APIRequestFailedError", 400, "1301"),
-    ("server_error", "APIInternalError", 500, "500"),
-    ("unavailable", "APIServerFlowExceedError", 503, "503"),
-])
+@pytest.mark.parametrize(
+    ("fault", "error_class", "status", "code"),
+    [
+        ("rate_limit", "APIReachLimitError", 429, "1302"),
+        ("no_balance", "APIReachLimitError", 429, "1113"),
+        ("sensitive", "APIRequestFailedError", 400, "1301"),
+        ("server_error", "APIInternalError", 500, "500"),
+        ("unavailable", "APIServerFlowExceedError", 503, "503"),
+    ],
+)
 def test_injected_faults_raise_the_sdk_s_own_error_classes(sdk, fault, error_class, status, code):
     with pytest.raises(zhipuai.APIStatusError) as caught:
-        sdk.chat.completions.create(model="glm-4-flash", messages=[{"role": "user", "content": f"Hello [[fault:{fault}]]"}])
+        sdk.chat.completions.create(
+            model="glm-4-flash", messages=[{"role": "user", "content": f"Hello [[fault:{fault}]]"}]
+        )
     assert type(caught.value) is getattr(zhipuai, error_class)
     assert caught.value.status_code == status
     assert caught.value.response.json()["error"]["code"] == code
@@ -119,11 +144,14 @@ def test_an_unknown_key_is_the_sdk_s_authentication_error(base_url):
     assert caught.value.status_code == 401 and caught.value.response.json()["error"]["code"] == "1002"
 
 
-@pytest.mark.parametrize(("arguments", "code"), [
-    ({"model": "glm-99-turbo", "messages": HELLO}, "1211"),
-    ({"model": "glm-4-flash", "messages": [{"role": "user", "content": "x" * 2001}]}, "1261"),
-    ({"model": "glm-4-flash", "messages": HELLO, "max_tokens": 5000}, "1214"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "code"),
+    [
+        ({"model": "glm-99-turbo", "messages": HELLO}, "1211"),
+        ({"model": "glm-4-flash", "messages": [{"role": "user", "content": "x" * 2001}]}, "1261"),
+        ({"model": "glm-4-flash", "messages": HELLO, "max_tokens": 5000}, "1214"),
+    ],
+)
 def test_refused_requests_are_the_sdk_s_request_failed_error(sdk, arguments, code):
     with pytest.raises(zhipuai.APIRequestFailedError) as caught:
         sdk.chat.completions.create(**arguments)
@@ -131,7 +159,9 @@ def test_refused_requests_are_the_sdk_s_request_failed_error(sdk, arguments, cod
 
 
 def test_an_error_event_mid_stream_is_the_sdk_s_streaming_error(sdk):
-    stream = sdk.chat.completions.create(model="glm-4-flash", messages=[{"role": "user", "content": "Hi [[fault:stream_error]]"}], stream=True)
+    stream = sdk.chat.completions.create(
+        model="glm-4-flash", messages=[{"role": "user", "content": "Hi [[fault:stream_error]]"}], stream=True
+    )
     received = []
     with pytest.raises(zhipuai.APIResponseError, match="An error occurred during streaming"):
         for chunk in stream:

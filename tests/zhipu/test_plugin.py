@@ -66,7 +66,9 @@ def test_registering_the_plugin_imports_neither_httpx_nor_the_client():
 
 @pytest.fixture
 def fresh_cache():
-    with connections.configured(transport_factory=lambda kind: httpx.MockTransport(lambda request: httpx.Response(500))):
+    with connections.configured(
+        transport_factory=lambda kind: httpx.MockTransport(lambda request: httpx.Response(500))
+    ):
         yield
 
 
@@ -75,9 +77,11 @@ def test_one_sync_client_per_connection(fresh_cache):
         assert first is second and isinstance(first, ZhipuClient)
     with connections.sync_client(connection()) as again:
         assert again is first
-    with connections.sync_client(connection(token="other.plugKeySecret0042")) as other_token, \
-         connections.sync_client(connection(baseUrl="https://api.z.ai/api/paas/v4")) as other_url, \
-         connections.sync_client(connection(authentication="JWT")) as other_auth:
+    with (
+        connections.sync_client(connection(token="other.plugKeySecret0042")) as other_token,
+        connections.sync_client(connection(baseUrl="https://api.z.ai/api/paas/v4")) as other_url,
+        connections.sync_client(connection(authentication="JWT")) as other_auth,
+    ):
         assert len({id(first), id(other_token), id(other_url), id(other_auth)}) == 4
     assert other_auth.auth_mode == "jwt" and other_url.base_url == "https://api.z.ai/api/paas/v4"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 import pytest
 
@@ -16,8 +17,8 @@ from zhipu_connector.zhipu.errors import (
     ServerError,
 )
 from zhipu_connector.zhipu.sse import (
-    SSEDecoder,
     ServerSentEvent,
+    SSEDecoder,
     aiter_chat_chunks,
     iter_chat_chunks,
 )
@@ -63,7 +64,7 @@ def test_every_line_ending_and_every_split_give_the_same_events(newline: str) ->
         f": keep-alive{newline}"
         f"event: update{newline}data: first{newline}data: second{newline}{newline}"
         f"data:no-space{newline}{newline}"
-        f"id: 7{newline}retry: 100{newline}data: {{\"k\": \"中文\"}}{newline}{newline}"
+        f'id: 7{newline}retry: 100{newline}data: {{"k": "中文"}}{newline}{newline}'
     ).encode()
     expected = [
         ServerSentEvent("first\nsecond", "update"),
@@ -98,9 +99,7 @@ def test_flush_delivers_a_last_event_without_its_blank_line() -> None:
 
 # --- Zhipu's stream semantics ---------------------------------------------------------------
 
-FINAL = delta("", finish_reason="stop") | {
-    "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
-}
+FINAL = delta("", finish_reason="stop") | {"usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
 
 
 def collect(chunks: Iterable[bytes]) -> list[dict[str, Any]]:

@@ -8,13 +8,14 @@ the server's side.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import httpx
 import pytest
 
 from zhipu_connector.zhipu.client import AsyncZhipuClient
+from zhipu_connector.zhipu.errors import ZhipuConnectionError
 from zhipu_connector.zhipu.transport import AsyncSpreadTransport
 
 KEY = "transportid.transportSecret01"
@@ -38,7 +39,11 @@ class CountingServer:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = next(
-                    (int(line.split(b":")[1]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")),
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.lower().split(b"\r\n")
+                        if line.startswith(b"content-length:")
+                    ),
                     0,
                 )
                 await reader.readexactly(length)
@@ -51,7 +56,8 @@ class CountingServer:
                 self.served += 1
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                    + f"content-length: {len(REPLY)}\r\n\r\n".encode() + REPLY
+                    + f"content-length: {len(REPLY)}\r\n\r\n".encode()
+                    + REPLY
                 )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
@@ -79,7 +85,10 @@ BODY = {"model": "glm-4-flash", "messages": [{"role": "user", "content": "hi"}]}
 
 def test_the_async_client_spreads_its_connections_unless_given_a_transport() -> None:
     async def go() -> tuple[object, object]:
-        async with AsyncZhipuClient(KEY) as default, AsyncZhipuClient(KEY, transport=httpx.MockTransport(lambda r: httpx.Response(200))) as given:
+        async with (
+            AsyncZhipuClient(KEY) as default,
+            AsyncZhipuClient(KEY, transport=httpx.MockTransport(lambda r: httpx.Response(200))) as given,
+        ):
             return default._http._transport, given._http._transport
 
     default, given = asyncio.run(go())
@@ -117,7 +126,10 @@ def test_connections_beyond_max_keepalive_are_closed_after_their_call() -> None:
     server = CountingServer(delay=0.02)
 
     async def go() -> None:
-        async with serving(server) as base_url, client(base_url, max_connections=4, max_keepalive_connections=1) as zhipu:
+        async with (
+            serving(server) as base_url,
+            client(base_url, max_connections=4, max_keepalive_connections=1) as zhipu,
+        ):
             await asyncio.gather(*(zhipu.chat(BODY) for _ in range(4)))  # four connections at once
             for _ in range(6):  # then one at a time: the kept-alive one serves them all
                 await zhipu.chat(BODY)
@@ -133,7 +145,7 @@ def test_a_failed_call_frees_its_connection_for_the_next_call() -> None:
         async with serving(server) as base_url, client(base_url, max_connections=2) as zhipu:
             server.hang_up = True
             for _ in range(5):
-                with pytest.raises(Exception):
+                with pytest.raises(ZhipuConnectionError):
                     await zhipu.chat(BODY)
             server.hang_up = False
             await zhipu.chat(BODY)

@@ -16,8 +16,9 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -60,7 +61,9 @@ def download(inputs: dict[str, Any], connection: Any, context: ActionContext) ->
     target.parent.mkdir(parents=True, exist_ok=True)
     timeout = float(inputs["timeout"])
     with CLIENT_FACTORY(timeout) as client:
-        final, size, content_type = _fetch(client, url, target, name_from_url, overwrite, inputs["maxBytes"], timeout, context)
+        final, size, content_type = _fetch(
+            client, url, target, name_from_url, overwrite, inputs["maxBytes"], timeout, context
+        )
     return {"path": str(final.resolve()), "bytes": size, "contentType": content_type}
 
 

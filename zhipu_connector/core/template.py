@@ -13,7 +13,8 @@ placeholder text itself. Any other brace is ordinary text, so JSON in a template
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import InputValidationError, Problem

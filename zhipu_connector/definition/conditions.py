@@ -136,8 +136,7 @@ def _wrap(node: Expression, minimum: int) -> str:
 def _quote(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("'", "\\'")
     escaped = "".join(
-        {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c, f"\\u{ord(c):04x}") if ord(c) < 0x20 else c
-        for c in escaped
+        {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c, f"\\u{ord(c):04x}") if ord(c) < 0x20 else c for c in escaped
     )
     return f"'{escaped}'"
 

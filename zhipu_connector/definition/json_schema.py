@@ -6,24 +6,35 @@ publishes and what forms start from; nothing else decides what an input may be.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from zhipu_connector.definition.models import Action, Component, Property
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 JSON_TYPE: dict[str, str] = {
-    "STRING": "string", "INTEGER": "integer", "NUMBER": "number", "BOOLEAN": "boolean",
-    "ARRAY": "array", "OBJECT": "object", "DATE": "string", "DATE_TIME": "string",
-    "TIME": "string", "NULL": "null",
+    "STRING": "string",
+    "INTEGER": "integer",
+    "NUMBER": "number",
+    "BOOLEAN": "boolean",
+    "ARRAY": "array",
+    "OBJECT": "object",
+    "DATE": "string",
+    "DATE_TIME": "string",
+    "TIME": "string",
+    "NULL": "null",
 }
 FORMAT: dict[str, str] = {"DATE": "date", "DATE_TIME": "date-time", "TIME": "time"}
 
 # a range of the definition (its attribute name) -> its JSON Schema keyword; forms use it too
 BOUNDS = (
-    ("min_value", "minimum"), ("max_value", "maximum"),
-    ("min_length", "minLength"), ("max_length", "maxLength"),
-    ("min_items", "minItems"), ("max_items", "maxItems"),
+    ("min_value", "minimum"),
+    ("max_value", "maximum"),
+    ("min_length", "minLength"),
+    ("max_length", "maxLength"),
+    ("min_items", "minItems"),
+    ("max_items", "maxItems"),
 )
 
 
@@ -88,7 +99,9 @@ def object_schema(properties: Iterable[Property], *, defaults_applied: bool = Fa
     required = [p.name for p in props if p.required and not p.hidden and not p.display_condition]
     if required:
         schema["required"] = required
-    conditional = [_required_when_shown(p, defaults) for p in props if p.required and not p.hidden and p.display_condition]
+    conditional = [
+        _required_when_shown(p, defaults) for p in props if p.required and not p.hidden and p.display_condition
+    ]
     if conditional:
         schema["allOf"] = conditional
     return schema

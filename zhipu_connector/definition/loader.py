@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zhipu_connector.definition.models import Component
-from zhipu_connector.host.errors import DefinitionError, Problem
 from zhipu_connector.definition.sources import MAX_BYTES, SourceError, read_source
+from zhipu_connector.host.errors import DefinitionError, Problem
 from zhipu_connector.resources import load_schema
 
 if TYPE_CHECKING:
@@ -56,7 +54,9 @@ def _parse(text: str | bytes, subject: str) -> Component:
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise DefinitionError([Problem("", f"the file is not UTF-8 text (byte {error.start})")], subject=subject) from None
+            raise DefinitionError(
+                [Problem("", f"the file is not UTF-8 text (byte {error.start})")], subject=subject
+            ) from None
     try:
         document = read_yaml(text)
     except YamlError as error:
@@ -78,7 +78,7 @@ def _validator() -> Any:
     return Draft202012Validator(load_schema(SCHEMA_NAME), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def schema_problems(document: "YamlDocument") -> list[Problem]:
+def schema_problems(document: YamlDocument) -> list[Problem]:
     """Every breach of the definition format's JSON Schema, located and worded for people."""
     described = (_describe(error, document.data) for error in _validator().iter_errors(document.data))
     problems = [_with_line(problem, document) for problem in described if problem is not None]
@@ -94,15 +94,23 @@ def _describe(error: Any, root: Any) -> Problem | None:
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         known = ", ".join(error.schema.get("properties", {}))
-        return Problem(location, f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} (known: {known})")
+        return Problem(
+            location, f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} (known: {known})"
+        )
     if error.validator is None and error.schema is False:  # a field the property type does not have
         return _not_applicable(error, root, location)
     if error.validator == "enum" and path and path[-1] in ("controlType", "type"):
         known = load_schema(SCHEMA_NAME)["$defs"]["property"]["properties"][path[-1]]["enum"]
         if error.instance not in known:  # reported once, by the plain enum; skip the type-fit echo
-            return None if "then" in error.schema_path else Problem(location, f"unknown {_words(path[-1])} {error.instance!r} (known: {', '.join(known)})")
+            return (
+                None
+                if "then" in error.schema_path
+                else Problem(location, f"unknown {_words(path[-1])} {error.instance!r} (known: {', '.join(known)})")
+            )
         allowed = ", ".join(error.validator_value) or "none"
-        return Problem(location, f"control type {error.instance} does not fit {_a(kind)} property (use one of: {allowed})")
+        return Problem(
+            location, f"control type {error.instance} does not fit {_a(kind)} property (use one of: {allowed})"
+        )
     if error.validator == "required" and "options" in error.validator_value:
         return Problem(location, f"a {error.instance.get('controlType')} control needs options")
     if error.validator == "required":
@@ -117,7 +125,7 @@ def _not_applicable(error: Any, root: Any, location: str) -> Problem:
     prop = _parent_of(root, [*error.absolute_path, None])
     rules: Any = load_schema(SCHEMA_NAME)["$defs"]["property"]  # the `false`s live in its allOf
     trail = list(error.schema_path)
-    for part in trail[len(trail) - 1 - trail[::-1].index("allOf"):]:
+    for part in trail[len(trail) - 1 - trail[::-1].index("allOf") :]:
         rules = rules[part]
     fields = [key for key, rule in rules.items() if rule is False and isinstance(prop, dict) and key in prop]
     kind = prop.get("type") if isinstance(prop, dict) else None
@@ -138,7 +146,7 @@ def _parent_of(root: Any, path: list[Any]) -> Any:
     return node if path else root
 
 
-def _with_line(problem: Problem, document: "YamlDocument") -> Problem:
+def _with_line(problem: Problem, document: YamlDocument) -> Problem:
     line = document.line_of(problem.location)
     if line is None or problem.message.startswith("line "):
         return problem

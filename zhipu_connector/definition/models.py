@@ -16,21 +16,45 @@ from pydantic.alias_generators import to_camel
 
 PropertyType = Literal["STRING", "INTEGER", "NUMBER", "BOOLEAN", "ARRAY", "OBJECT", "DATE", "DATE_TIME", "TIME", "NULL"]
 ControlType = Literal[
-    "TEXT", "TEXT_AREA", "PASSWORD", "EMAIL", "URL", "PHONE", "SELECT", "MULTI_SELECT", "INTEGER",
-    "NUMBER", "ARRAY_BUILDER", "OBJECT_BUILDER", "CODE_EDITOR", "DATE", "DATE_TIME", "TIME",
+    "TEXT",
+    "TEXT_AREA",
+    "PASSWORD",
+    "EMAIL",
+    "URL",
+    "PHONE",
+    "SELECT",
+    "MULTI_SELECT",
+    "INTEGER",
+    "NUMBER",
+    "ARRAY_BUILDER",
+    "OBJECT_BUILDER",
+    "CODE_EDITOR",
+    "DATE",
+    "DATE_TIME",
+    "TIME",
 ]
 
 DEFAULT_CONTROL: dict[str, ControlType | None] = {
-    "STRING": "TEXT", "INTEGER": "INTEGER", "NUMBER": "NUMBER", "BOOLEAN": "SELECT",
-    "ARRAY": "ARRAY_BUILDER", "OBJECT": "OBJECT_BUILDER", "DATE": "DATE",
-    "DATE_TIME": "DATE_TIME", "TIME": "TIME", "NULL": None,
+    "STRING": "TEXT",
+    "INTEGER": "INTEGER",
+    "NUMBER": "NUMBER",
+    "BOOLEAN": "SELECT",
+    "ARRAY": "ARRAY_BUILDER",
+    "OBJECT": "OBJECT_BUILDER",
+    "DATE": "DATE",
+    "DATE_TIME": "DATE_TIME",
+    "TIME": "TIME",
+    "NULL": None,
 }
 """The control a property gets when its definition names none."""
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
         defer_build=True,  # built on first validation: a cached start never validates
     )
 

@@ -7,14 +7,19 @@ its dotted path in the file, so that a broken definition is fixed in one pass.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from zhipu_connector.definition.models import Component, Property
 from zhipu_connector.host.errors import Problem
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "STRING": (str,), "DATE": (str,), "DATE_TIME": (str,), "TIME": (str,),
-    "INTEGER": (int,), "NUMBER": (int, float), "BOOLEAN": (bool,),
+    "STRING": (str,),
+    "DATE": (str,),
+    "DATE_TIME": (str,),
+    "TIME": (str,),
+    "INTEGER": (int,),
+    "NUMBER": (int, float),
+    "BOOLEAN": (bool,),
 }
 
 
@@ -55,7 +60,9 @@ def _check_property(
     if prop.items is not None:
         yield from _check_property(prop.items, f"{where}.items", siblings=(), root=root, in_item=True)
     for child in prop.properties:
-        yield from _check_property(child, f"{where}.properties.{child.name}", siblings=prop.properties, root=root, in_item=in_item)
+        yield from _check_property(
+            child, f"{where}.properties.{child.name}", siblings=prop.properties, root=root, in_item=in_item
+        )
 
 
 def _check_bounds(prop: Property, where: str) -> Iterator[Problem]:

@@ -77,23 +77,25 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: str) -> Any:
         if id(node) in self._seen:  # the composer hands back the same node for an alias
-            self.problems.append(
-                Problem(path, f"line {node.start_mark.line + 1}: anchors and aliases are not allowed")
-            )
+            self.problems.append(Problem(path, f"line {node.start_mark.line + 1}: anchors and aliases are not allowed"))
             return None
         self._seen.add(id(node))
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, f"{path}.{index}" if path else str(index)) for index, item in enumerate(node.value)]
+            return [
+                self.build(item, f"{path}.{index}" if path else str(index)) for index, item in enumerate(node.value)
+            ]
         return self._scalar(node)
 
     def _mapping(self, node: yaml.MappingNode, path: str) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self.problems.append(Problem(path, f"line {key_node.start_mark.line + 1}: merge keys (<<) are not allowed"))
+                self.problems.append(
+                    Problem(path, f"line {key_node.start_mark.line + 1}: merge keys (<<) are not allowed")
+                )
                 continue
             key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):
@@ -105,7 +107,9 @@ class _Builder:
             if key in result:
                 first = self.lines.get(child)
                 self.problems.append(
-                    Problem(child, f"duplicate key {key!r} at line {key_node.start_mark.line + 1} (first at line {first})")
+                    Problem(
+                        child, f"duplicate key {key!r} at line {key_node.start_mark.line + 1} (first at line {first})"
+                    )
                 )
                 continue
             self.lines[child] = key_node.start_mark.line + 1

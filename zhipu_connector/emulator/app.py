@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from typing import Any, Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from .auth import Authenticator
 from .config import OFFICIAL_SDK_NULL_FIELDS, EmulatorConfig
@@ -63,9 +64,7 @@ class EmulatorApp:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self._auth = Authenticator(config.api_keys, config.clock)
-        self._faults = FaultPlanner(
-            config.default_fault(), config.fault_first_requests, config.fault_memory
-        )
+        self._faults = FaultPlanner(config.default_fault(), config.fault_first_requests, config.fault_memory)
         self._images = ImageStore(config.image_memory)
         self._sdk_nullable = config.allow_null_fields | OFFICIAL_SDK_NULL_FIELDS
         self._in_flight = 0
@@ -115,9 +114,7 @@ class EmulatorApp:
 
     # -- chat completions ------------------------------------------------------------------
 
-    async def _chat(
-        self, scope: Scope, headers: dict[str, str], raw: bytes, body: dict[str, Any], send: Send
-    ) -> None:
+    async def _chat(self, scope: Scope, headers: dict[str, str], raw: bytes, body: dict[str, Any], send: Send) -> None:
         from_sdk = headers.get(SDK_HEADER) == OFFICIAL_SDK
         request = validate_chat(body, self.config, self._sdk_nullable if from_sdk else None)
         fingerprint = hashlib.sha256(raw).hexdigest()
@@ -126,9 +123,7 @@ class EmulatorApp:
         )
         name = await self._common_fault(fault)
         if name == "stream_error" and not request.stream:
-            raise bad_request(
-                "X-Emulator-Fault: stream_error applies to streamed requests only (stream: true)"
-            )
+            raise bad_request("X-Emulator-Fault: stream_error applies to streamed requests only (stream: true)")
         reply = compose(request)
         finish_reason = FINISH_FAULTS.get(name, reply.finish_reason)
         reply_id = fingerprint[:32]
@@ -247,9 +242,7 @@ def create_app(config: EmulatorConfig | None = None) -> EmulatorApp:
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {
-        name.decode("latin-1"): value.decode("latin-1")
-        for name, value in scope["headers"]
-        if name in _WANTED_HEADERS
+        name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"] if name in _WANTED_HEADERS
     }
 
 
@@ -268,8 +261,7 @@ def _deltas(reply: Reply, tokens_per_chunk: int) -> list[dict[str, Any]]:
         for piece in split_for_stream(reply.reasoning or "", tokens_per_chunk)
     ]
     deltas += [
-        {"role": "assistant", "content": piece}
-        for piece in split_for_stream(reply.content or "", tokens_per_chunk)
+        {"role": "assistant", "content": piece} for piece in split_for_stream(reply.content or "", tokens_per_chunk)
     ]
     if reply.tool_calls is not None:
         deltas.append({"role": "assistant", "tool_calls": reply.tool_calls})

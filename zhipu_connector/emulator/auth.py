@@ -10,7 +10,8 @@ Messages never repeat the key or the token: the emulator's replies may end up in
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .config import API_KEY_SHAPE
 from .errors import unauthorized
@@ -44,9 +45,7 @@ class Authenticator:
         scheme, _, token = header.strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer":
-            raise unauthorized(
-                "1000", "Authentication failed: the Authorization header must be 'Bearer <token>'"
-            )
+            raise unauthorized("1000", "Authentication failed: the Authorization header must be 'Bearer <token>'")
         if not token:
             raise unauthorized("1001", "Authorization header carries no token after 'Bearer'")
         dots = token.count(".")
@@ -55,9 +54,7 @@ class Authenticator:
         elif dots == 2:
             self._check_jwt(token)
         else:
-            raise unauthorized(
-                "1002", "Invalid token: expected an API key <id>.<secret> or a JWT"
-            )
+            raise unauthorized("1002", "Invalid token: expected an API key <id>.<secret> or a JWT")
 
     def _check_api_key(self, key: str) -> None:
         if not API_KEY_SHAPE.fullmatch(key):
@@ -79,9 +76,7 @@ class Authenticator:
             raise unauthorized("1002", 'Invalid token: JWT header must carry "sign_type": "SIGN"')
         key_id = claims.get("api_key")
         if not isinstance(key_id, str) or not key_id:
-            raise unauthorized(
-                "1002", "Invalid token: claim api_key must be the id half of the API key"
-            )
+            raise unauthorized("1002", "Invalid token: claim api_key must be the id half of the API key")
         exp = _epoch_claim(claims, "exp")
         timestamp = _epoch_claim(claims, "timestamp")
         if self._keys:
@@ -97,8 +92,7 @@ class Authenticator:
         if timestamp < _SECONDS_CEILING:
             raise unauthorized(
                 "1002",
-                "Invalid token: claim timestamp looks like epoch seconds; "
-                "it must be epoch milliseconds",
+                "Invalid token: claim timestamp looks like epoch seconds; it must be epoch milliseconds",
             )
         if exp <= self._clock() * 1000:
             raise unauthorized("1003", "Token expired: claim exp (epoch milliseconds) has passed")
@@ -117,7 +111,5 @@ class Authenticator:
 def _epoch_claim(claims: dict[str, object], name: str) -> float:
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise unauthorized(
-            "1002", f"Invalid token: claim {name} must be a number of epoch milliseconds"
-        )
+        raise unauthorized("1002", f"Invalid token: claim {name} must be a number of epoch milliseconds")
     return value

@@ -28,8 +28,7 @@ def emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fault",
         metavar="SPEC",
-        help="fault for every request, <fault>[;times=N][;seconds=S]; faults: "
-        + ", ".join(sorted(FAULTS)),
+        help="fault for every request, <fault>[;times=N][;seconds=S]; faults: " + ", ".join(sorted(FAULTS)),
     )
     parser.add_argument(
         "--fault-first-requests",

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
 
 from ..host.errors import ConnectorError
 from .errors import ApiError
@@ -71,9 +71,7 @@ class EmulatorConfig:
         keys = frozenset(_strings(self.api_keys, "api_keys"))
         for key in keys:
             if not API_KEY_SHAPE.fullmatch(key):
-                raise EmulatorConfigError(
-                    "api_keys: every key must look like <id>.<secret> (one '.', no spaces)"
-                )
+                raise EmulatorConfigError("api_keys: every key must look like <id>.<secret> (one '.', no spaces)")
         object.__setattr__(self, "api_keys", keys)
         nullable = frozenset(_strings(self.allow_null_fields, "allow_null_fields"))
         object.__setattr__(self, "allow_null_fields", nullable)
@@ -99,9 +97,7 @@ class EmulatorConfig:
             raise EmulatorConfigError(error.message) from None
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **settings: object
-    ) -> EmulatorConfig:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **settings: object) -> EmulatorConfig:
         """A config whose `api_keys`, when not given, come from `ZHIPUAI_API_KEY`."""
         if not settings.get("api_keys"):
             settings["api_keys"] = api_keys_from_env(environ)

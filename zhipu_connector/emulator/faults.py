@@ -33,22 +33,12 @@ _CONCURRENCY = "High concurrency usage of this API, please reduce concurrency or
 
 ERROR_FAULTS: dict[str, ErrorReply] = {
     "rate_limit": ErrorReply(429, "1302", _CONCURRENCY),
-    "frequency_limit": ErrorReply(
-        429, "1303", "High frequency usage of this API, please reduce frequency"
-    ),
-    "overloaded": ErrorReply(
-        429, "1305", "The service may be temporarily overloaded, please try again later"
-    ),
-    "no_balance": ErrorReply(
-        429, "1113", "Your account balance is exhausted, please recharge and retry"
-    ),
-    "account_locked": ErrorReply(
-        429, "1112", "Your account has been locked, please contact customer support"
-    ),
+    "frequency_limit": ErrorReply(429, "1303", "High frequency usage of this API, please reduce frequency"),
+    "overloaded": ErrorReply(429, "1305", "The service may be temporarily overloaded, please try again later"),
+    "no_balance": ErrorReply(429, "1113", "Your account balance is exhausted, please recharge and retry"),
+    "account_locked": ErrorReply(429, "1112", "Your account has been locked, please contact customer support"),
     "daily_quota": ErrorReply(429, "1304", "The daily call quota of this API has been reached"),
-    "sensitive": ErrorReply(
-        400, "1301", "The input or generated content may contain unsafe or sensitive content"
-    ),
+    "sensitive": ErrorReply(400, "1301", "The input or generated content may contain unsafe or sensitive content"),
     "server_error": ErrorReply(500, "500", "Internal server error"),
     "unavailable": ErrorReply(503, "503", "Service temporarily unavailable"),
     "retry_after": ErrorReply(429, "1302", _CONCURRENCY, retry_after=True),
@@ -102,9 +92,7 @@ def parse_fault(text: str, *, source: str = "X-Emulator-Fault") -> FaultSpec:
     """Parse a fault spec; a mistake is a 400 / 1210 naming `source` and the rule broken."""
     name, *params = (part.strip() for part in text.split(";"))
     if name not in FAULTS:
-        raise bad_request(
-            f"{source}: unknown fault {name!r}; known faults: {', '.join(sorted(FAULTS))}"
-        )
+        raise bad_request(f"{source}: unknown fault {name!r}; known faults: {', '.join(sorted(FAULTS))}")
     times: int | None = None
     seconds: float | None = None
     for param in params:
@@ -121,9 +109,7 @@ def parse_fault(text: str, *, source: str = "X-Emulator-Fault") -> FaultSpec:
             except ValueError:
                 seconds = -1.0
             if not 0.0 <= seconds <= MAX_SECONDS:
-                raise bad_request(
-                    f"{source}: seconds must be a number in [0, {MAX_SECONDS:g}], got {value!r}"
-                )
+                raise bad_request(f"{source}: seconds must be a number in [0, {MAX_SECONDS:g}], got {value!r}")
         else:
             raise bad_request(f"{source}: unknown parameter {key!r}; use times=N or seconds=S")
     return FaultSpec(name, times, seconds)
@@ -150,9 +136,7 @@ def error_for(spec: FaultSpec, retry_after_seconds: float | None) -> ApiError:
     else:
         wait = retry_after_seconds if reply.status == 429 else None
     headers = ((b"retry-after", _seconds_text(wait).encode()),) if wait is not None else ()
-    return ApiError(
-        reply.status, reply.code, reply.message, headers=headers, unwrapped=reply.unwrapped
-    )
+    return ApiError(reply.status, reply.code, reply.message, headers=headers, unwrapped=reply.unwrapped)
 
 
 def _seconds_text(seconds: float) -> str:
@@ -169,9 +153,7 @@ class FaultPlanner:
     bounded LRU so a long benchmark cannot grow memory without limit.
     """
 
-    def __init__(
-        self, default: FaultSpec | None, first_requests: int | None, memory: int
-    ) -> None:
+    def __init__(self, default: FaultSpec | None, first_requests: int | None, memory: int) -> None:
         self._default = default
         self._first_requests = first_requests
         self._memory = memory
@@ -196,9 +178,7 @@ class FaultPlanner:
         marker = find_marker(text) if "[[fault:" in text else None
         if marker is not None:
             return parse_fault(marker, source="[[fault:...]] marker")
-        if self._default is not None and (
-            self._first_requests is None or self._requests_seen <= self._first_requests
-        ):
+        if self._default is not None and (self._first_requests is None or self._requests_seen <= self._first_requests):
             return self._default
         return None
 

@@ -8,8 +8,8 @@ the model by its canonical lower-case id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +69,7 @@ CHAT_MODELS: Mapping[str, ChatModel] = {
 
 COGVIEW_SIZES = ImageSizeRule(
     default="1024x1024",
-    presets=frozenset(
-        {"1024x1024", "768x1344", "864x1152", "1344x768", "1152x864", "1440x720", "720x1440"}
-    ),
+    presets=frozenset({"1024x1024", "768x1344", "864x1152", "1344x768", "1152x864", "1440x720", "720x1440"}),
     min_side=512,
     max_side=2048,
     multiple=16,

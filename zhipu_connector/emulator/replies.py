@@ -29,9 +29,7 @@ TOKEN = re.compile(
 _ASCII_TOKEN = re.compile(r"\w+|[^\w\s]", re.ASCII)  # the same rule, twice as fast on ASCII
 _TOPIC_CHARS = 160
 _IMAGE_WORDS = r"(?:image|picture|illustration|drawing|painting|photo|poster|cover|wallpaper)"
-_IMAGE_PROMPT = re.compile(
-    rf"\b{_IMAGE_WORDS}\b.*\bprompt|\bprompt\b.*\b{_IMAGE_WORDS}\b", re.I | re.S
-)
+_IMAGE_PROMPT = re.compile(rf"\b{_IMAGE_WORDS}\b.*\bprompt|\bprompt\b.*\b{_IMAGE_WORDS}\b", re.I | re.S)
 _IMAGE_ASK = re.compile(
     r"^(?:please\s+)?(?:write|create|give(?:\s+me)?|generate|make|suggest|compose|produce)?\s*"
     r"(?:me\s+)?(?:an?\s+|one\s+)?(?:short\s+|detailed\s+|vivid\s+|good\s+)*"
@@ -77,11 +75,7 @@ def compose(request: ChatRequest) -> Reply:
     """The deterministic reply to a valid chat request."""
     prompt_tokens = sum(count_tokens(message_text(m.get("content"))) for m in request.messages)
     topic = _topic(request.last_user_text)
-    reasoning = (
-        f'The user asks about "{topic}". A short, direct answer fits best.'
-        if request.thinking
-        else None
-    )
+    reasoning = f'The user asks about "{topic}". A short, direct answer fits best.' if request.thinking else None
     reasoning_tokens = count_tokens(reasoning) if reasoning else 0
 
     tool_call = _tool_call(request, topic)

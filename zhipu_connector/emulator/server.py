@@ -13,8 +13,9 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from .app import API_PREFIX, create_app
 from .config import EmulatorConfig, EmulatorConfigError
@@ -54,9 +55,7 @@ def serve(
 
 
 @contextmanager
-def running_emulator(
-    config: EmulatorConfig | None = None, host: str = DEFAULT_HOST
-) -> Iterator[str]:
+def running_emulator(config: EmulatorConfig | None = None, host: str = DEFAULT_HOST) -> Iterator[str]:
     """Run the emulator on a free port in a background thread; yield its base URL.
 
     The URL is `http://127.0.0.1:PORT/api/paas/v4`. On exit the server stops (requests still
@@ -65,12 +64,8 @@ def running_emulator(
     import uvicorn
 
     listener = _listen(host, 0)
-    server = uvicorn.Server(
-        _uvicorn_config(create_app(config), log_config=False, timeout_graceful_shutdown=1)
-    )
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [listener]}, name="zhipu-emulator", daemon=True
-    )
+    server = uvicorn.Server(_uvicorn_config(create_app(config), log_config=False, timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="zhipu-emulator", daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + START_TIMEOUT

@@ -79,9 +79,7 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def validate_chat(
-    body: dict[str, Any], config: EmulatorConfig, nullable: frozenset[str] | None = None
-) -> ChatRequest:
+def validate_chat(body: dict[str, Any], config: EmulatorConfig, nullable: frozenset[str] | None = None) -> ChatRequest:
     """Check a chat completion body against every documented rule; the first broken one raises.
 
     `nullable` names the top-level fields where `null` counts as absent (default: the
@@ -100,9 +98,7 @@ def validate_chat(
         raise bad_field("messages: must be a non-empty array of message objects")
     texts = [_check_message(index, message, model) for index, message in enumerate(messages)]
     if not any(message["role"] in ("user", "tool") for message in messages):
-        raise bad_field(
-            "messages: must contain a user (or tool) message, not only system/assistant messages"
-        )
+        raise bad_field("messages: must contain a user (or tool) message, not only system/assistant messages")
 
     _optional_bool(body, "do_sample")
     stream = _optional_bool(body, "stream") or False
@@ -115,26 +111,19 @@ def validate_chat(
     json_output = _choice_object(body, "response_format", ("text", "json_object")) == "json_object"
     thinking = _choice_object(body, "thinking", ("enabled", "disabled"))
     if thinking is not None and not model.thinking:
-        raise bad_field(
-            f"thinking: supported by GLM-4.5 and later models only, not by {model.id}"
-        )
+        raise bad_field(f"thinking: supported by GLM-4.5 and later models only, not by {model.id}")
     tools = _tools(body)
     if "tool_choice" in body and body["tool_choice"] != "auto":
-        raise bad_field(
-            f'tool_choice: must be "auto" (the only supported value), got {body["tool_choice"]!r}'
-        )
+        raise bad_field(f'tool_choice: must be "auto" (the only supported value), got {body["tool_choice"]!r}')
 
     prompt_chars = sum(len(text) for text in texts)
     if prompt_chars > config.max_prompt_chars:
         raise ApiError(
             400,
             "1261",
-            f"Prompt too long: messages hold {prompt_chars} characters, "
-            f"the limit is {config.max_prompt_chars}",
+            f"Prompt too long: messages hold {prompt_chars} characters, the limit is {config.max_prompt_chars}",
         )
-    last_user = next(
-        (text for m, text in zip(reversed(messages), reversed(texts)) if m["role"] == "user"), ""
-    )
+    last_user = next((text for m, text in zip(reversed(messages), reversed(texts)) if m["role"] == "user"), "")
     return ChatRequest(
         model=model,
         messages=messages,
@@ -163,13 +152,12 @@ def validate_image(body: dict[str, Any], config: EmulatorConfig) -> ImageRequest
         raise ApiError(
             400,
             "1261",
-            f"Prompt too long: prompt holds {len(prompt)} characters, "
-            f"the limit is {config.max_prompt_chars}",
+            f"Prompt too long: prompt holds {len(prompt)} characters, the limit is {config.max_prompt_chars}",
         )
     width, height = _image_size(body.get("size", sizes.default), model, sizes)
     quality = body.get("quality", "standard")
     if quality not in ("standard", "hd"):
-        raise bad_field(f"quality: must be \"standard\" or \"hd\", got {quality!r}")
+        raise bad_field(f'quality: must be "standard" or "hd", got {quality!r}')
     _optional_string(body, "user_id", 6, 128)
     request_id = _optional_string(body, "request_id", 6, 64)
     return ImageRequest(model, prompt, width, height, quality, request_id)
@@ -187,16 +175,12 @@ def message_text(content: Any) -> str:
 # -- fields --------------------------------------------------------------------------------
 
 
-def _check_fields(
-    body: dict[str, Any], known: tuple[str, ...], api: str, nullable: frozenset[str]
-) -> None:
+def _check_fields(body: dict[str, Any], known: tuple[str, ...], api: str, nullable: frozenset[str]) -> None:
     for name in list(body):
         if name not in known:
             snake = _CAMEL.sub("_", name).lower()
             hint = f" (did you mean {snake}?)" if snake != name and snake in known else ""
-            raise bad_field(
-                f"{name}: unknown field{hint}; the {api} API accepts {', '.join(known)}"
-            )
+            raise bad_field(f"{name}: unknown field{hint}; the {api} API accepts {', '.join(known)}")
         if body[name] is None:
             if name not in nullable:
                 raise bad_field(f"{name}: do not send null; omit the field instead")
@@ -239,9 +223,7 @@ def _optional_number(body: dict[str, Any], name: str, low: float, high: float) -
         raise bad_field(f"{name}: must be a number in [{low}, {high}], got {value!r}")
 
 
-def _optional_integer(
-    body: dict[str, Any], name: str, low: int, high: int, context: str
-) -> int | None:
+def _optional_integer(body: dict[str, Any], name: str, low: int, high: int, context: str) -> int | None:
     if name not in body:
         return None
     value = body[name]
@@ -254,14 +236,8 @@ def _stop_sequences(body: dict[str, Any]) -> tuple[str, ...]:
     if "stop" not in body:
         return ()
     stop = body["stop"]
-    if (
-        not isinstance(stop, list)
-        or len(stop) > MAX_STOP
-        or not all(isinstance(item, str) and item for item in stop)
-    ):
-        raise bad_field(
-            f"stop: must be an array of at most {MAX_STOP} non-empty strings, got {stop!r}"
-        )
+    if not isinstance(stop, list) or len(stop) > MAX_STOP or not all(isinstance(item, str) and item for item in stop):
+        raise bad_field(f"stop: must be an array of at most {MAX_STOP} non-empty strings, got {stop!r}")
     return tuple(stop)
 
 
@@ -292,9 +268,7 @@ def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
             function = tool["function"]
             name = function.get("name")
             if not isinstance(name, str) or not TOOL_NAME.fullmatch(name):
-                raise bad_field(
-                    f"{where}.function.name: must match ^[a-zA-Z0-9_-]{{1,64}}$, got {name!r}"
-                )
+                raise bad_field(f"{where}.function.name: must match ^[a-zA-Z0-9_-]{{1,64}}$, got {name!r}")
             if "parameters" in function and not isinstance(function["parameters"], dict):
                 raise bad_field(f"{where}.function.parameters: must be a JSON Schema object")
     return tools
@@ -322,9 +296,7 @@ def _check_message(index: int, message: Any, model: ChatModel) -> str:
     if role == "tool":
         call_id = message.get("tool_call_id")
         if not isinstance(call_id, str) or not call_id:
-            raise bad_field(
-                f"{where}.tool_call_id: required for a tool message, a non-empty string"
-            )
+            raise bad_field(f"{where}.tool_call_id: required for a tool message, a non-empty string")
     if role == "assistant" and "tool_calls" in message:
         _check_tool_calls(where, message["tool_calls"])
         if message.get("content") is None:
@@ -369,8 +341,7 @@ def _check_part(where: str, part: Any) -> None:
             or not image["url"]
         ):
             raise bad_field(
-                f'{where}: an image part is {{"type": "image_url", '
-                f'"image_url": {{"url": <url or base64>}}}}'
+                f'{where}: an image part is {{"type": "image_url", "image_url": {{"url": <url or base64>}}}}'
             )
     else:
         raise bad_field(f'{where}.type: must be "text" or "image_url", got {kind!r}')
@@ -398,10 +369,7 @@ def _image_size(size: Any, model: str, rule: ImageSizeRule) -> tuple[int, int]:
     width, height = int(match.group(1)), int(match.group(2))
     if size in rule.presets:
         return width, height
-    sides_ok = all(
-        rule.min_side <= side <= rule.max_side and side % rule.multiple == 0
-        for side in (width, height)
-    )
+    sides_ok = all(rule.min_side <= side <= rule.max_side and side % rule.multiple == 0 for side in (width, height))
     if not sides_ok or width * height > rule.max_pixels:
         raise bad_field(f"size: {size} is not accepted by {model}: {rule.describe()}")
     return width, height

@@ -29,12 +29,19 @@ DEFAULT_PORT = 8700
 
 # ---------------------------------------------------------------- form
 
+
 def form_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", help="action key, e.g. ask or createImage")
     parser.add_argument("--connection", action="store_true", help="the connection's form instead of an action's")
-    parser.add_argument("--authorization", metavar="NAME", help="with --connection: which authorization (default: the first)")
-    parser.add_argument("--format", choices=("json", "html"), default="json",
-                        help="json: {schema, uiSchema, tree} (react-jsonschema-form); html: a self-contained page")
+    parser.add_argument(
+        "--authorization", metavar="NAME", help="with --connection: which authorization (default: the first)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("json", "html"),
+        default="json",
+        help="json: {schema, uiSchema, tree} (react-jsonschema-form); html: a self-contained page",
+    )
     add_definition_argument(parser)
 
 
@@ -63,13 +70,24 @@ def form_command(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- serve
 
+
 def serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="allow an address other machines can reach; anyone who reaches the page can run actions with its connection")
-    parser.add_argument("--emulator", action="store_true",
-                        help="also start the embedded Zhipu emulator and use it, with a demo key, as the default connection")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow an address other machines can reach; anyone who reaches the page can run actions with its connection",
+    )
+    parser.add_argument(
+        "--emulator",
+        action="store_true",
+        help="also start the embedded Zhipu emulator and use it, with a demo key, as the default connection",
+    )
     add_connection_arguments(parser)
 
 
@@ -80,7 +98,9 @@ def serve_command(args: argparse.Namespace) -> int:
     from zhipu_connector.host.host import default_host
 
     if not is_loopback(args.host) and not args.allow_remote:
-        raise ServeError(f"refusing to listen on {args.host}, which other machines can reach: pass --allow-remote to do it anyway")
+        raise ServeError(
+            f"refusing to listen on {args.host}, which other machines can reach: pass --allow-remote to do it anyway"
+        )
     if not 0 <= args.port <= 65535:
         raise ServeError(f"--port {args.port} is not a port number (0–65535)")
     configure_logging(logging.INFO)
@@ -93,7 +113,9 @@ def serve_command(args: argparse.Namespace) -> int:
         }
         listener = listen(args.host, args.port)
         port = listener.getsockname()[1]
-        app = FormServer(host, connection_defaults=presets, allowed_hosts=None if args.allow_remote else loopback_hosts(port))
+        app = FormServer(
+            host, connection_defaults=presets, allowed_hosts=None if args.allow_remote else loopback_hosts(port)
+        )
         print(f"Forms at {base_url(listener)}/ (Ctrl+C to stop)", flush=True)
         serve_forever(app, listener)
     return 0

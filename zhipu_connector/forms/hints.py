@@ -14,8 +14,22 @@ def field_hint(field: Field) -> str | None:
     bounds = field.bounds
     parts = [
         _range(bounds.min_value, bounds.max_value, "", "From {low} to {high}", "At least {low}", "At most {high}"),
-        _range(bounds.min_length, bounds.max_length, "character", "{low} to {high} {unit}s", "At least {low} {unit}", "At most {high} {unit}"),
-        _range(bounds.min_items, bounds.max_items, "item", "{low} to {high} {unit}s", "At least {low} {unit}", "At most {high} {unit}"),
+        _range(
+            bounds.min_length,
+            bounds.max_length,
+            "character",
+            "{low} to {high} {unit}s",
+            "At least {low} {unit}",
+            "At most {high} {unit}",
+        ),
+        _range(
+            bounds.min_items,
+            bounds.max_items,
+            "item",
+            "{low} to {high} {unit}s",
+            "At least {low} {unit}",
+            "At most {high} {unit}",
+        ),
     ]
     if field.pattern:
         parts.append(f"Must match {field.pattern}")

@@ -14,9 +14,10 @@ Every text from the definition is escaped; a secret field never has a value in t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from importlib import resources
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from zhipu_connector.definition.models import Component
 from zhipu_connector.forms.hints import field_hint
@@ -57,13 +58,19 @@ def form_html(form: Form, *, secret_placeholders: dict[str, str] | None = None, 
         parts.append('<button type="button" class="zc-check">Check</button>')
         parts.append('<button type="submit" class="zc-run">Run</button>')
         parts.append('<span class="zc-status" aria-live="polite"></span></div>')
-        parts.append('<section class="zc-output" aria-live="polite" hidden><h3>Output</h3><div class="zc-output-body"></div></section>')
+        parts.append(
+            '<section class="zc-output" aria-live="polite" hidden><h3>Output</h3><div class="zc-output-body"></div></section>'
+        )
     parts.append("</form>")
     return "\n".join(part for part in parts if part)
 
 
 def component_html(
-    component: Component, *, connection: Form | None = None, secret_placeholders: dict[str, str] | None = None, runnable: bool = False
+    component: Component,
+    *,
+    connection: Form | None = None,
+    secret_placeholders: dict[str, str] | None = None,
+    runnable: bool = False,
 ) -> str:
     """A component's connection form (by default the definition's) and each action's form, each in its own card."""
     default_connection, actions = component_forms(component)
@@ -79,7 +86,11 @@ def component_html(
     parts.append("</nav>")
     for form in forms:
         parts.append(f'<article class="zc-card" id="{escape(_card_id(form))}">')
-        parts.append(form_html(form, secret_placeholders=secret_placeholders if form.kind == "connection" else None, runnable=runnable))
+        parts.append(
+            form_html(
+                form, secret_placeholders=secret_placeholders if form.kind == "connection" else None, runnable=runnable
+            )
+        )
         parts.append("</article>")
     parts.append("</section>")
     return "\n".join(parts)
@@ -122,7 +133,7 @@ def standalone_page(form: Form) -> str:
 def _document(title: str, head: str, body: str, *, api: str | None) -> str:
     main = _attributes({"class": "zc-main", "data-api": api})
     return (
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n{head}\n</head>\n<body>\n<main{main}>\n{body}\n</main>\n</body>\n</html>\n"
     )
@@ -166,23 +177,30 @@ class _Renderer:
             "data-widget": field.widget.name,
             "data-required": field.required,
             "data-default": json.dumps(field.default, ensure_ascii=False) if field.has_default else None,
-            "data-condition": json.dumps(condition_ast(field.condition), ensure_ascii=False) if field.condition else None,
+            "data-condition": json.dumps(condition_ast(field.condition), ensure_ascii=False)
+            if field.condition
+            else None,
             "data-condition-source": field.condition,
         }
         if element in ("array", "object", "checkboxes"):
             return self._group(field, path, ident, attributes)
         control = self._control(field, ident)
-        return "\n".join([
-            f'<div{_attributes(attributes)}>',
-            f'<label class="zc-label" for="{ident}">{self._label(field)}</label>',
-            control,
-            self._notes(field, ident),
-            "</div>",
-        ])
+        return "\n".join(
+            [
+                f"<div{_attributes(attributes)}>",
+                f'<label class="zc-label" for="{ident}">{self._label(field)}</label>',
+                control,
+                self._notes(field, ident),
+                "</div>",
+            ]
+        )
 
     def _group(self, field: Field, path: tuple[str, ...], ident: str, attributes: dict[str, Any]) -> str:
         element = field.widget.element
-        parts = [f'<fieldset{_attributes(attributes)} id="{ident}">', f'<legend class="zc-label">{self._label(field)}</legend>']
+        parts = [
+            f'<fieldset{_attributes(attributes)} id="{ident}">',
+            f'<legend class="zc-label">{self._label(field)}</legend>',
+        ]
         if element == "checkboxes":
             parts.append('<div class="zc-choices">')
             default = field.default if isinstance(field.default, list) else []
@@ -204,26 +222,38 @@ class _Renderer:
         bounds = _attributes({"data-min-items": field.bounds.min_items, "data-max-items": field.bounds.max_items})
         template = self.field(item, (*path, "[]")) if item is not None else ""
         initial = json.dumps(field.default, ensure_ascii=False) if isinstance(field.default, list) else None
-        return "\n".join([
-            f'<ol class="zc-items"{bounds}{_attributes({"data-initial": initial})}></ol>',
-            '<template class="zc-item-template"><li class="zc-item">',
-            f'<div class="zc-item-body">{template}</div>',
-            '<button type="button" class="zc-remove" aria-label="Remove this item">Remove</button>',
-            "</li></template>",
-            '<button type="button" class="zc-add">Add item</button>',
-        ])
+        return "\n".join(
+            [
+                f'<ol class="zc-items"{bounds}{_attributes({"data-initial": initial})}></ol>',
+                '<template class="zc-item-template"><li class="zc-item">',
+                f'<div class="zc-item-body">{template}</div>',
+                '<button type="button" class="zc-remove" aria-label="Remove this item">Remove</button>',
+                "</li></template>",
+                '<button type="button" class="zc-add">Add item</button>',
+            ]
+        )
 
     def _control(self, field: Field, ident: str) -> str:
         widget = field.widget
         described = f"{ident}-notes"
-        common: dict[str, Any] = {"id": ident, "class": "zc-input", "name": field.key or None, "aria-describedby": described}
+        common: dict[str, Any] = {
+            "id": ident,
+            "class": "zc-input",
+            "name": field.key or None,
+            "aria-describedby": described,
+        }
         if widget.element == "textarea":
             rows = dict(widget.rjsf_options).get("rows", 4)
             code = " zc-code" if widget.name == "code" else ""
             value = field.default if isinstance(field.default, str) else ""
-            extra = {"rows": rows, "placeholder": self._placeholder(field), "minlength": field.bounds.min_length,
-                     "maxlength": field.bounds.max_length, "spellcheck": "false" if code else None}
-            return f'<textarea{_attributes({**common, "class": "zc-input" + code, **extra})}>{escape(value)}</textarea>'
+            extra = {
+                "rows": rows,
+                "placeholder": self._placeholder(field),
+                "minlength": field.bounds.min_length,
+                "maxlength": field.bounds.max_length,
+                "spellcheck": "false" if code else None,
+            }
+            return f"<textarea{_attributes({**common, 'class': 'zc-input' + code, **extra})}>{escape(value)}</textarea>"
         if widget.element == "select":
             return self._select(field, common)
         input_type = widget.input_type or "text"
@@ -231,8 +261,14 @@ class _Renderer:
             input_type = "number"
         attributes: dict[str, Any] = {**common, "type": input_type, "placeholder": self._placeholder(field)}
         if input_type == "number":
-            attributes.update({"step": "1" if field.type == "INTEGER" else "any",
-                               "min": field.bounds.min_value, "max": field.bounds.max_value, "inputmode": "decimal"})
+            attributes.update(
+                {
+                    "step": "1" if field.type == "INTEGER" else "any",
+                    "min": field.bounds.min_value,
+                    "max": field.bounds.max_value,
+                    "inputmode": "decimal",
+                }
+            )
         else:
             attributes.update({"minlength": field.bounds.min_length, "maxlength": field.bounds.max_length})
         if field.secret:
@@ -242,7 +278,9 @@ class _Renderer:
         suggestions = ""
         if field.options:
             attributes["list"] = f"{ident}-options"
-            choices = "".join(f'<option{_attributes({"value": _display(c.value), "label": c.label})}></option>' for c in field.options)
+            choices = "".join(
+                f"<option{_attributes({'value': _display(c.value), 'label': c.label})}></option>" for c in field.options
+            )
             suggestions = f'<datalist id="{ident}-options">{choices}</datalist>'
         return f"<input{_attributes(attributes)}>{suggestions}"
 
@@ -253,7 +291,11 @@ class _Renderer:
             options.append(f'<option value="">{escape(prompt)}</option>')
         for choice in field.options:
             selected = field.has_default and _same(choice.value, field.default)
-            attributes = {"value": json.dumps(choice.value, ensure_ascii=False), "selected": selected, "title": choice.description}
+            attributes = {
+                "value": json.dumps(choice.value, ensure_ascii=False),
+                "selected": selected,
+                "title": choice.description,
+            }
             options.append(f"<option{_attributes(attributes)}>{escape(choice.label)}</option>")
         return f"<select{_attributes(common)}>{''.join(options)}</select>"
 
@@ -262,7 +304,11 @@ class _Renderer:
             return self.secret_placeholders[field.key]
         if field.placeholder:
             return field.placeholder
-        return _display(field.example) if field.example is not None and not isinstance(field.example, (dict, list)) else None
+        return (
+            _display(field.example)
+            if field.example is not None and not isinstance(field.example, (dict, list))
+            else None
+        )
 
     def _label(self, field: Field) -> str:
         mark = ' <span class="zc-required" title="required">*</span>' if field.required else ""

@@ -22,7 +22,8 @@ in the definition's order) and groups the advanced fields, collapsed, under
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from zhipu_connector.definition.conditions import parse_condition
 from zhipu_connector.definition.json_schema import DRAFT, FORMAT, JSON_TYPE, bound_keywords
@@ -54,7 +55,9 @@ def ui_schema(form: Form) -> dict[str, Any]:
 # ---------------------------------------------------------------- schema
 
 
-def _object_schema(fields: Iterable[Field], defaults: Mapping[str, Any], outer: frozenset[str] | None = None) -> dict[str, Any]:
+def _object_schema(
+    fields: Iterable[Field], defaults: Mapping[str, Any], outer: frozenset[str] | None = None
+) -> dict[str, Any]:
     """An object of `fields`; those behind an expressible condition move into `if/then`.
 
     `outer` names the top-level keys a condition inside an array item may also read (dispatch
@@ -70,7 +73,10 @@ def _object_schema(fields: Iterable[Field], defaults: Mapping[str, Any], outer: 
             always.append(field)
         else:
             branches.setdefault(field.condition or "", (when, []))[1].append(field)
-    schema: dict[str, Any] = {"type": "object", "properties": {f.key: value_schema(f, outer=outer, siblings=own) for f in always}}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {f.key: value_schema(f, outer=outer, siblings=own) for f in always},
+    }
     required = [f.key for f in always if f.required and not f.condition]
     if required:
         schema["required"] = required
@@ -82,7 +88,9 @@ def _object_schema(fields: Iterable[Field], defaults: Mapping[str, Any], outer: 
     return schema
 
 
-def _condition_schema(source: str, defaults: Mapping[str, Any], own: frozenset[str], outer: frozenset[str] | None) -> dict[str, Any] | None:
+def _condition_schema(
+    source: str, defaults: Mapping[str, Any], own: frozenset[str], outer: frozenset[str] | None
+) -> dict[str, Any] | None:
     """The condition as a test of the object it sits in, when it reads only that object."""
     condition = parse_condition(source)
     if outer is not None:
@@ -92,7 +100,9 @@ def _condition_schema(source: str, defaults: Mapping[str, Any], own: frozenset[s
     return condition.to_json_schema(defaults)
 
 
-def _branch(when: dict[str, Any], shown: list[Field], outer: frozenset[str] | None, own: frozenset[str]) -> dict[str, Any]:
+def _branch(
+    when: dict[str, Any], shown: list[Field], outer: frozenset[str] | None, own: frozenset[str]
+) -> dict[str, Any]:
     then: dict[str, Any] = {"properties": {f.key: value_schema(f, outer=outer, siblings=own) for f in shown}}
     required = [f.key for f in shown if f.required]
     if required:
@@ -100,7 +110,9 @@ def _branch(when: dict[str, Any], shown: list[Field], outer: frozenset[str] | No
     return {"if": when, "then": then}
 
 
-def value_schema(field: Field, *, outer: frozenset[str] | None = None, siblings: frozenset[str] = frozenset()) -> dict[str, Any]:
+def value_schema(
+    field: Field, *, outer: frozenset[str] | None = None, siblings: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """The JSON Schema of one field's value.
 
     `outer` is as for `_object_schema`; `siblings` are the keys next to the field, which become

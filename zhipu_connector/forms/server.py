@@ -29,7 +29,8 @@ import json
 import logging
 import time
 import traceback
-from typing import Any, Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from zhipu_connector.definition.models import Component
@@ -70,7 +71,9 @@ log = logging.getLogger("zhipu_connector.forms.server")
 class RequestError(Exception):
     """A request the server refuses before it reaches the host; the message is shown as is."""
 
-    def __init__(self, status: int, message: str, *, kind: str = "BadRequest", headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    def __init__(
+        self, status: int, message: str, *, kind: str = "BadRequest", headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.kind, self.headers = status, message, kind, tuple(headers)
 
@@ -106,7 +109,9 @@ class FormServer:
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts) if allowed_hosts is not None else None
         self.max_body = max_body
         connections = {c.name: form for c in self.components if (form := self.connection_form(c)) is not None}
-        self._page = page(self.components, api="/api", connections=connections, secret_placeholders=self._secret_placeholders()).encode()
+        self._page = page(
+            self.components, api="/api", connections=connections, secret_placeholders=self._secret_placeholders()
+        ).encode()
         self._forms = json.dumps(self._forms_document(), ensure_ascii=False).encode()
         self._static = {name: static_text(name).encode() for name in STATIC_TYPES}
 
@@ -123,7 +128,9 @@ class FormServer:
             form = self.connection_form(component)
             preset = self.connection_defaults.get(component.name, {})
             if form is not None:
-                placeholders[component.name] = {f.key: SERVER_SECRET_PLACEHOLDER for f in form.fields if f.secret and preset.get(f.key)}
+                placeholders[component.name] = {
+                    f.key: SERVER_SECRET_PLACEHOLDER for f in form.fields if f.secret and preset.get(f.key)
+                }
         return placeholders
 
     def _forms_document(self) -> dict[str, Any]:
@@ -133,12 +140,14 @@ class FormServer:
         components = []
         for component in self.components:
             connection = self.connection_form(component)
-            components.append({
-                "name": component.name,
-                "title": component.title,
-                "connection": described(connection) if connection else None,
-                "actions": {action.name: described(action_form(component, action)) for action in component.actions},
-            })
+            components.append(
+                {
+                    "name": component.name,
+                    "title": component.title,
+                    "connection": described(connection) if connection else None,
+                    "actions": {action.name: described(action_form(component, action)) for action in component.actions},
+                }
+            )
         return {"components": components}
 
     # ------------------------------------------------------------ ASGI
@@ -155,7 +164,11 @@ class FormServer:
         try:
             status, headers, body = await self._respond(scope, receive, method, path)
         except RequestError as error:
-            status, headers, body = error.status, list(error.headers), _errors_body([{"type": error.kind, "message": error.message}])
+            status, headers, body = (
+                error.status,
+                list(error.headers),
+                _errors_body([{"type": error.kind, "message": error.message}]),
+            )
             headers.append((b"content-type", b"application/json"))
         except Exception:  # a bug: say so without details, log it without secrets
             log.error("%s %s failed:\n%s", method, path, scrub(traceback.format_exc()))
@@ -164,15 +177,17 @@ class FormServer:
         await _send(send, status, headers, body if method != "HEAD" else b"")
         log.info("%s %s -> %d (%.0f ms)", method, path, status, (time.perf_counter() - started) * 1000)
 
-    async def _respond(self, scope: Scope, receive: Receive, method: str, path: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _respond(
+        self, scope: Scope, receive: Receive, method: str, path: str
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         headers = _headers(scope)
         self._check_host(headers)
         if path == "/":
             _allow(method, "GET", "HEAD")
             return 200, [(b"content-type", b"text/html; charset=utf-8")], self._page
-        if path.startswith("/static/") and path[len("/static/"):] in self._static:
+        if path.startswith("/static/") and path[len("/static/") :] in self._static:
             _allow(method, "GET", "HEAD")
-            name = path[len("/static/"):]
+            name = path[len("/static/") :]
             return 200, [(b"content-type", STATIC_TYPES[name].encode())], self._static[name]
         if path == "/favicon.ico":  # asked for by every browser; there is none
             _allow(method, "GET", "HEAD")
@@ -186,14 +201,20 @@ class FormServer:
             self._check_post(headers)
             body = _parse_body(await _read_body(receive, headers, self.max_body))
             status, payload = await self._action(parts[2], unquote(parts[3]), unquote(parts[4]), body)
-            return status, [(b"content-type", b"application/json")], json.dumps(scrub_value(payload), ensure_ascii=False).encode()
+            return (
+                status,
+                [(b"content-type", b"application/json")],
+                json.dumps(scrub_value(payload), ensure_ascii=False).encode(),
+            )
         raise RequestError(404, f"nothing at {path}", kind="NotFound")
 
     def _check_host(self, headers: Mapping[str, str]) -> None:
         if self.allowed_hosts is None:
             return
         if headers.get("host", "").lower() not in self.allowed_hosts:
-            raise RequestError(421, "this server answers only to the address it was started on", kind="MisdirectedRequest")
+            raise RequestError(
+                421, "this server answers only to the address it was started on", kind="MisdirectedRequest"
+            )
 
     def _check_post(self, headers: Mapping[str, str]) -> None:
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -235,13 +256,19 @@ class FormServer:
             return 502, {"errors": [_described(error, "action")]}
         except ConnectorError as error:
             return 400, {"errors": [_described(error, "action")]}
-        return 200, {"output": output, "warnings": list(context.warnings), "media": media_links(bound.action.output, output)}
+        return 200, {
+            "output": output,
+            "warnings": list(context.warnings),
+            "media": media_links(bound.action.output, output),
+        }
 
 
 def _input_error(bound: BoundAction, inputs: Any) -> InputValidationError | None:
     """The error dispatch would raise for `inputs`, without running anything."""
     if not isinstance(inputs, Mapping):
-        return InputValidationError([Problem("", f"inputs must be an object, not {type(inputs).__name__}")], subject=bound.key)
+        return InputValidationError(
+            [Problem("", f"inputs must be an object, not {type(inputs).__name__}")], subject=bound.key
+        )
     if bound.inputs.is_valid(dict(inputs)):
         return None
     return InputValidationError(bound.inputs.problems(dict(inputs)), subject=bound.key)
@@ -270,12 +297,19 @@ def _parse_body(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise RequestError(400, "the body is not UTF-8 text") from None
     except json.JSONDecodeError as error:
-        raise RequestError(400, f"the body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+        raise RequestError(
+            400, f"the body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
     if not isinstance(body, dict):
-        raise RequestError(400, f"the body must be a JSON object with {', '.join(BODY_KEYS)}, not {type(body).__name__}")
+        raise RequestError(
+            400, f"the body must be a JSON object with {', '.join(BODY_KEYS)}, not {type(body).__name__}"
+        )
     unknown = sorted(set(body) - set(BODY_KEYS))
     if unknown:
-        raise RequestError(400, f"unknown key{'s' if len(unknown) > 1 else ''} in the body: {', '.join(map(repr, unknown))} (known: {', '.join(BODY_KEYS)})")
+        raise RequestError(
+            400,
+            f"unknown key{'s' if len(unknown) > 1 else ''} in the body: {', '.join(map(repr, unknown))} (known: {', '.join(BODY_KEYS)})",
+        )
     if body.get("authorization") is not None and not isinstance(body["authorization"], str):
         raise RequestError(400, "'authorization' must be a string")
     return body
@@ -303,8 +337,12 @@ async def _read_body(receive: Receive, headers: Mapping[str, str], limit: int) -
 
 def _allow(method: str, *allowed: str) -> None:
     if method not in allowed:
-        raise RequestError(405, f"{method} is not allowed here (allowed: {', '.join(allowed)})", kind="MethodNotAllowed",
-                           headers=[(b"allow", ", ".join(allowed).encode())])
+        raise RequestError(
+            405,
+            f"{method} is not allowed here (allowed: {', '.join(allowed)})",
+            kind="MethodNotAllowed",
+            headers=[(b"allow", ", ".join(allowed).encode())],
+        )
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -12,8 +12,9 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from zhipu_connector.host.errors import ConnectorError
 from zhipu_connector.host.log_filter import ScrubbingFilter

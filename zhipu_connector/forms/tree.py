@@ -12,8 +12,9 @@ default and example values are left out too, so that a credential never reaches 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from zhipu_connector.definition.models import Action, Authorization, Component, Property, PropertyType
 from zhipu_connector.forms.visibility import condition_ast
@@ -48,11 +49,16 @@ class Bounds:
     max_items: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return _compact({
-            "minValue": self.min_value, "maxValue": self.max_value,
-            "minLength": self.min_length, "maxLength": self.max_length,
-            "minItems": self.min_items, "maxItems": self.max_items,
-        })
+        return _compact(
+            {
+                "minValue": self.min_value,
+                "maxValue": self.max_value,
+                "minLength": self.min_length,
+                "maxLength": self.max_length,
+                "minItems": self.min_items,
+                "maxItems": self.max_items,
+            }
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +141,16 @@ class Form:
         raise KeyError(key)
 
     def to_json(self) -> dict[str, Any]:
-        return _compact({
-            "kind": self.kind, "component": self.component, "name": self.name, "title": self.title,
-            "description": self.description, "fields": [f.to_json() for f in self.fields],
-        })
+        return _compact(
+            {
+                "kind": self.kind,
+                "component": self.component,
+                "name": self.name,
+                "title": self.title,
+                "description": self.description,
+                "fields": [f.to_json() for f in self.fields],
+            }
+        )
 
 
 def action_form(component: Component, action: Action | str) -> Form:
@@ -166,9 +178,7 @@ def component_forms(component: Component) -> tuple[Form | None, tuple[Form, ...]
 
 def with_defaults(form: Form, values: Mapping[str, Any]) -> Form:
     """`form` with other top-level defaults (a server's preset connection, say); secrets keep none."""
-    fields = tuple(
-        replace(f, default=values[f.key]) if f.key in values and not f.secret else f for f in form.fields
-    )
+    fields = tuple(replace(f, default=values[f.key]) if f.key in values and not f.secret else f for f in form.fields)
     return replace(form, fields=fields)
 
 
@@ -191,7 +201,14 @@ def field_of(prop: Property) -> Field:
         placeholder=prop.placeholder,
         options=_choices(prop),
         open_options=bool(prop.options) and prop.allow_custom_value,
-        bounds=Bounds(whole(prop.min_value), whole(prop.max_value), prop.min_length, prop.max_length, prop.min_items, prop.max_items),
+        bounds=Bounds(
+            whole(prop.min_value),
+            whole(prop.max_value),
+            prop.min_length,
+            prop.max_length,
+            prop.min_items,
+            prop.max_items,
+        ),
         pattern=prop.pattern,
         advanced=prop.advanced_option,
         secret=prop.secret,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from zhipu_connector.definition.models import Authorization, Component
 from zhipu_connector.host.errors import ConnectionValidationError, Problem
@@ -68,7 +69,10 @@ class ConnectionFactory:
         name = authorization or next(iter(self._auths))
         if name not in self._auths:
             known = ", ".join(self._auths)
-            raise ConnectionValidationError([Problem("authorization", f"unknown authorization {name!r} (known: {known})")], subject=self.component.name)
+            raise ConnectionValidationError(
+                [Problem("authorization", f"unknown authorization {name!r} (known: {known})")],
+                subject=self.component.name,
+            )
         auth, schema = self._auths[name]
         plain = {k: (v.reveal() if isinstance(v, Secret) else v) for k, v in (values or {}).items()}
         if not schema.is_valid(plain):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from zhipu_connector.host.errors import ActionCancelledError
 
@@ -17,7 +18,7 @@ def new_request_id() -> str:
     return os.urandom(16).hex()
 
 
-def _action_logger() -> "logging.Logger":
+def _action_logger() -> logging.Logger:
     import logging  # imported on the first call that needs a logger, not at start-up
 
     return logging.getLogger("zhipu_connector.action")
@@ -40,7 +41,7 @@ class ActionContext:
         action: str,
         *,
         request_id: str | None = None,
-        logger: "logging.Logger | None" = None,
+        logger: logging.Logger | None = None,
         cancel_event: threading.Event | None = None,
         on_partial: Callable[[str], None] | None = None,
     ) -> None:
@@ -56,7 +57,7 @@ class ActionContext:
         return f"ActionContext({self.component!r}, {self.action!r}, request_id={self.request_id!r})"
 
     @property
-    def logger(self) -> "logging.Logger":
+    def logger(self) -> logging.Logger:
         """The action's logger, looked up on first use: most calls never log."""
         if self._logger is None:
             self._logger = _action_logger()

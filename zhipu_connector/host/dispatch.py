@@ -8,7 +8,8 @@ Nothing reaches a handler, and so nothing is sent anywhere, unless every input i
 from __future__ import annotations
 
 from collections import ChainMap
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from zhipu_connector.definition.models import Property
 from zhipu_connector.host.connection import Connection
@@ -79,7 +80,9 @@ def _prepare(
     context: ActionContext | None,
 ) -> tuple[dict[str, Any], Connection | None, ActionContext]:
     if not isinstance(inputs, Mapping):
-        raise InputValidationError([Problem("", f"inputs must be an object, not {type(inputs).__name__}")], subject=bound.key)
+        raise InputValidationError(
+            [Problem("", f"inputs must be an object, not {type(inputs).__name__}")], subject=bound.key
+        )
     values = dict(inputs)
     if not bound.inputs.is_valid(values):
         raise InputValidationError(bound.inputs.problems(values), subject=bound.key)
@@ -106,7 +109,10 @@ def _finish(bound: BoundAction, result: Any) -> Any:
 
 
 def _visible(
-    properties: tuple[Property, ...], values: dict[str, Any], index: int | None = None, root: Mapping[str, Any] | None = None
+    properties: tuple[Property, ...],
+    values: dict[str, Any],
+    index: int | None = None,
+    root: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`values` without what is hidden: hidden properties and those whose condition is false.
 

@@ -8,7 +8,8 @@ so a user fixes everything in one pass.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 
 class Problem(NamedTuple):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Iterable
+from collections.abc import Iterable
 
 import pluggy
 

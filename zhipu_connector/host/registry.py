@@ -8,8 +8,9 @@ hidden. A component whose actions and handlers do not match one to one is refuse
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from zhipu_connector.definition.models import Action, Component, Property
 from zhipu_connector.host.connection import ConnectionFactory
@@ -38,7 +39,7 @@ class ActionHandler:
         return f"ActionHandler(run={self.run!r}, arun={self.arun!r})"
 
     @classmethod
-    def of(cls, handler: "ActionHandler | Handler") -> "ActionHandler":
+    def of(cls, handler: ActionHandler | Handler) -> ActionHandler:
         if isinstance(handler, ActionHandler):
             if handler.run is None and handler.arun is None:
                 raise PluginError("an ActionHandler needs run, arun or both")
@@ -70,6 +71,7 @@ def _deferred(target: str, *, asynchronous: bool) -> Handler:
         return resolved[0]
 
     if asynchronous:
+
         async def call_async(inputs: Any, connection: Any, context: Any) -> Any:
             return await resolve()(inputs, connection, context)
 
@@ -85,8 +87,17 @@ class BoundAction:
     """An action with its handler and everything dispatch precomputes for it."""
 
     __slots__ = (
-        "component", "action", "handler", "connections", "input_schema", "output_schema",
-        "inputs", "output", "defaults", "prunable", "has_integers",
+        "component",
+        "action",
+        "handler",
+        "connections",
+        "input_schema",
+        "output_schema",
+        "inputs",
+        "output",
+        "defaults",
+        "prunable",
+        "has_integers",
     )
 
     def __init__(
@@ -146,7 +157,9 @@ class Registry:
         self._actions: dict[tuple[str, str], BoundAction] = {}
         self._connections: dict[str, ConnectionFactory] = {}
 
-    def register(self, definition: "str | Path | Component", handlers: Mapping[str, "ActionHandler | Handler"]) -> Component:
+    def register(
+        self, definition: str | Path | Component, handlers: Mapping[str, ActionHandler | Handler]
+    ) -> Component:
         """Add a component; the `register` callback handed to plugins."""
         from zhipu_connector.definition.loader import load_component
 

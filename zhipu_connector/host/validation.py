@@ -10,7 +10,8 @@ accept and reject exactly the same values.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from zhipu_connector.host.errors import Problem
 
@@ -66,7 +67,7 @@ def _compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
 
     text = json.dumps(draft7, sort_keys=True, separators=(",", ":"))
     namespace: dict[str, Any] = {}
-    exec(marshal.loads(cached("validator", text.encode(), generate)), namespace)  # noqa: S102 - fastjsonschema's own code
+    exec(marshal.loads(cached("validator", text.encode(), generate)), namespace)
     return namespace["validate"]
 
 
@@ -85,7 +86,9 @@ def _describe(error: Any, root: dict[str, Any]) -> Problem:
         noun = "unknown keys" if len(extra) > 1 else "unknown key"
         return Problem(where, f"{noun} {', '.join(map(repr, extra))} (known: {known})")
     if error.validator == "enum":
-        return Problem(location, f"{_label(error.schema, location)}: {error.instance!r} is not one of {error.validator_value!r}")
+        return Problem(
+            location, f"{_label(error.schema, location)}: {error.instance!r} is not one of {error.validator_value!r}"
+        )
     return Problem(location, f"{_label(error.schema, location)}: {error.message}")
 
 

@@ -27,9 +27,10 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Protocol
+from typing import Any, Protocol
 
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
@@ -239,15 +240,21 @@ def count_rows(rows_path: Path) -> int:
 def parse_row(line: bytes | str, row: int) -> dict[str, Any]:
     """One rows line as an inputs object; `InputValidationError` says why it is not one."""
     if len(line) > MAX_LINE_BYTES:
-        raise InputValidationError([Problem("", f"row {row} is {len(line)} bytes long, over the limit of {MAX_LINE_BYTES}")])
+        raise InputValidationError(
+            [Problem("", f"row {row} is {len(line)} bytes long, over the limit of {MAX_LINE_BYTES}")]
+        )
     try:
         value = json.loads(line)
     except UnicodeDecodeError:
         raise InputValidationError([Problem("", f"row {row} is not UTF-8 text")]) from None
     except json.JSONDecodeError as error:
-        raise InputValidationError([Problem("", f"row {row} is not valid JSON: {error.msg} at column {error.colno}")]) from None
+        raise InputValidationError(
+            [Problem("", f"row {row} is not valid JSON: {error.msg} at column {error.colno}")]
+        ) from None
     if not isinstance(value, dict):
-        raise InputValidationError([Problem("", f"row {row} must be a JSON object of inputs, not {type(value).__name__}")])
+        raise InputValidationError(
+            [Problem("", f"row {row} must be a JSON object of inputs, not {type(value).__name__}")]
+        )
     return value
 
 
@@ -291,8 +298,16 @@ async def run_batch(
     restore = _install_signal_handlers(stop) if handle_signals else None
     try:
         summary = await process_rows(
-            host, component, action, iter_rows(rows_path), writer,
-            done=done, concurrency=concurrency, connection=connection, progress=progress, stop=stop,
+            host,
+            component,
+            action,
+            iter_rows(rows_path),
+            writer,
+            done=done,
+            concurrency=concurrency,
+            connection=connection,
+            progress=progress,
+            stop=stop,
         )
     finally:
         writer.close()
@@ -348,7 +363,15 @@ async def process_rows(
             writer.write(record)
         except (TypeError, ValueError) as error:  # an output that is not JSON
             ok = False
-            writer.write({"row": row, "error": {"type": type(error).__name__, "message": f"the output cannot be written as JSON: {error}"}})
+            writer.write(
+                {
+                    "row": row,
+                    "error": {
+                        "type": type(error).__name__,
+                        "message": f"the output cannot be written as JSON: {error}",
+                    },
+                }
+            )
         if ok:
             summary.succeeded += 1
         else:
@@ -399,7 +422,9 @@ def _install_signal_handlers(stop: BatchStop) -> Any:
             loop.add_signal_handler(number, stop.request, number)
             installed.append(number)
         except (NotImplementedError, RuntimeError):  # no loop signal support (Windows)
-            previous[number] = signal.signal(number, lambda signum, frame: loop.call_soon_threadsafe(stop.request, signum))
+            previous[number] = signal.signal(
+                number, lambda signum, frame: loop.call_soon_threadsafe(stop.request, signum)
+            )
 
     def restore() -> None:
         for number in installed:

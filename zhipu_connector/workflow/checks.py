@@ -13,8 +13,9 @@ upstream output schema has, and brings a value whose type can fit where it is us
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.errors import ConnectionValidationError, Problem, UnknownActionError
@@ -121,7 +122,9 @@ class _Analysis:
             if task.name in seen_tasks:
                 self.report(where, f"task name {task.name!r} is used twice; references need unique names")
             elif task.name in self.inputs:
-                self.report(where, f"task name {task.name!r} is also an input's name, so ${{{task.name}}} would be ambiguous")
+                self.report(
+                    where, f"task name {task.name!r} is also an input's name, so ${{{task.name}}} would be ambiguous"
+                )
             seen_tasks.add(task.name)
 
     def _check_input_defaults(self) -> None:
@@ -160,7 +163,9 @@ class _Analysis:
             self.report(where, str(error))
             return None
         if component.version != task_type.version:
-            self.report(where, f"{component.name} is registered at version {component.version}, not {task_type.version}")
+            self.report(
+                where, f"{component.name} is registered at version {component.version}, not {task_type.version}"
+            )
             return None
         try:
             bound = self.host.action(task_type.component, task_type.action)
@@ -213,21 +218,31 @@ class _Analysis:
                 self.report(where, f"{reference}: a task cannot use its own output")
                 return None
             if index > position:
-                self.report(where, f"{reference}: task {root!r} runs later (tasks[{index}]); only earlier tasks' outputs can be used")
+                self.report(
+                    where,
+                    f"{reference}: task {root!r} runs later (tasks[{index}]); only earlier tasks' outputs can be used",
+                )
                 return None
             bound = self.bound.get(root)
             return bound.output_schema if bound is not None else None
         if root in self.workflow.trigger_names:
-            self.report(where, f"{reference}: {root!r} is a trigger; triggers are not run here (a workflow starts when it is run), so it has no output")
+            self.report(
+                where,
+                f"{reference}: {root!r} is a trigger; triggers are not run here (a workflow starts when it is run), so it has no output",
+            )
             return None
         earlier = ", ".join(task.name for task in self.workflow.tasks[:position]) or "none"
         inputs = ", ".join(self.inputs) or "none"
-        self.report(where, f"{reference}: no task or input is named {root!r} (earlier tasks: {earlier}; inputs: {inputs})")
+        self.report(
+            where, f"{reference}: no task or input is named {root!r} (earlier tasks: {earlier}; inputs: {inputs})"
+        )
         return None
 
     # ------------------------------------------------------------ parameters
 
-    def _check_literals(self, bound: BoundAction, compiled: dict[str, Any], reference_paths: list[tuple[Step, ...]], base: list[Step]) -> None:
+    def _check_literals(
+        self, bound: BoundAction, compiled: dict[str, Any], reference_paths: list[tuple[Step, ...]], base: list[Step]
+    ) -> None:
         """Validate everything but the references against the input schema."""
         values = _with_placeholders(compiled)
         if bound.inputs.is_valid(values):
@@ -239,10 +254,17 @@ class _Analysis:
             parts = from_dotted(problem.location)
             message = problem.message.replace(repr(_PLACEHOLDER), "a reference")
             if parts and isinstance(parts[-1], int) and message.startswith(f"{parts[-1]}: "):
-                message = message[len(f"{parts[-1]}: "):]  # an array item has no label of its own
+                message = message[len(f"{parts[-1]}: ") :]  # an array item has no label of its own
             self.report([*base, *parts], message)
 
-    def _check_fit(self, bound: BoundAction, path: tuple[Step, ...], node: Reference | Interpolation, source: frozenset[str] | None, where: list[Step]) -> None:
+    def _check_fit(
+        self,
+        bound: BoundAction,
+        path: tuple[Step, ...],
+        node: Reference | Interpolation,
+        source: frozenset[str] | None,
+        where: list[Step],
+    ) -> None:
         target = _parameter_schema(bound.input_schema, path)
         if target is None:
             return  # an unknown parameter, already reported
@@ -250,7 +272,11 @@ class _Analysis:
         if can_meet(source, wanted):
             return
         label = target.get("title") or str(path[-1])
-        what = f"{node} is {_a(type_name(source))}" if isinstance(node, Reference) else f"text with references is {_a('STRING')}"
+        what = (
+            f"{node} is {_a(type_name(source))}"
+            if isinstance(node, Reference)
+            else f"text with references is {_a('STRING')}"
+        )
         self.report(where, f"{what}, but {label} takes {_a(type_name(wanted))}")
 
 
@@ -320,7 +346,11 @@ def input_value_problem(item: WorkflowInput, value: Any) -> str | None:
     }
     if not checks[item.json_type](value):
         return f"{item.title} must be {_a(item.type.upper())}, not {value!r}"
-    parsers = {"date": datetime.date.fromisoformat, "date_time": datetime.datetime.fromisoformat, "time": datetime.time.fromisoformat}
+    parsers = {
+        "date": datetime.date.fromisoformat,
+        "date_time": datetime.datetime.fromisoformat,
+        "time": datetime.time.fromisoformat,
+    }
     if item.type in parsers:
         try:
             parsers[item.type](value)

@@ -38,14 +38,26 @@ def _show_core_log() -> None:
 
 def workflow_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="workflow_command", metavar="SUBCOMMAND", required=True)
-    check = commands.add_parser("check", help="check a workflow file without running it", description="Check a workflow file without running anything: exit 0, or 1 with every problem.")
+    check = commands.add_parser(
+        "check",
+        help="check a workflow file without running it",
+        description="Check a workflow file without running anything: exit 0, or 1 with every problem.",
+    )
     check.add_argument("file", help="workflow file (.yaml, .yml or .json)")
-    run = commands.add_parser("run", help="run a workflow file's tasks in order", description="Run a workflow's tasks in order; each task is shown on stderr as it runs, the results are printed as JSON.")
+    run = commands.add_parser(
+        "run",
+        help="run a workflow file's tasks in order",
+        description="Run a workflow's tasks in order; each task is shown on stderr as it runs, the results are printed as JSON.",
+    )
     run.add_argument("file", help="workflow file (.yaml, .yml or .json)")
     add_input_arguments(run)
     run.add_argument("--output", metavar="FILE", help="write the results JSON to FILE instead of stdout")
     add_connection_arguments(run)
-    run.add_argument("--connections", metavar="FILE", help="connection values per component, as a JSON or YAML object: {component: {key: value}}")
+    run.add_argument(
+        "--connections",
+        metavar="FILE",
+        help="connection values per component, as a JSON or YAML object: {component: {key: value}}",
+    )
 
 
 def workflow_command(args: argparse.Namespace) -> int:
@@ -68,7 +80,9 @@ def workflow_command(args: argparse.Namespace) -> int:
     return _run_and_report(host, workflow, inputs, connections, args.output)
 
 
-def _run_and_report(host: Any, workflow: Any, inputs: dict[str, Any], connections: dict[str, Any], output: str | None) -> int:
+def _run_and_report(
+    host: Any, workflow: Any, inputs: dict[str, Any], connections: dict[str, Any], output: str | None
+) -> int:
     from zhipu_connector.workflow.errors import WorkflowRunError
     from zhipu_connector.workflow.runner import run_workflow
 
@@ -118,7 +132,9 @@ def workflow_inputs(args: argparse.Namespace, workflow: Any) -> dict[str, Any]:
             if item is None:
                 inputs[name] = raw  # reported as an unknown input by the checks
             else:
-                problems.append(Problem(f"inputs.{name}", f"{item.title} must be {item.type.upper()} written as JSON, not {raw!r}"))
+                problems.append(
+                    Problem(f"inputs.{name}", f"{item.title} must be {item.type.upper()} written as JSON, not {raw!r}")
+                )
     if problems:
         raise InputValidationError(problems)
     return inputs
@@ -140,9 +156,13 @@ def workflow_connections(args: argparse.Namespace, host: Any, workflow: Any) -> 
         try:
             from_file = read_yaml(Path(args.connections).read_text(encoding="utf-8")).data or {}
         except (OSError, YamlError) as error:
-            raise ConnectionValidationError([Problem("--connections", f"cannot read {args.connections}: {error}")]) from None
+            raise ConnectionValidationError(
+                [Problem("--connections", f"cannot read {args.connections}: {error}")]
+            ) from None
         if not isinstance(from_file, dict) or not all(isinstance(v, dict) for v in from_file.values()):
-            raise ConnectionValidationError([Problem("--connections", "must be an object of objects: {component: {key: value}}")])
+            raise ConnectionValidationError(
+                [Problem("--connections", "must be an object of objects: {component: {key: value}}")]
+            )
     connections: dict[str, Any] = {}
     for task in workflow.tasks:
         task_type = task.task_type
@@ -208,8 +228,19 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("action", help="action key: ask, createImage, or COMPONENT.ACTION (e.g. core.download)")
     parser.add_argument("--rows", required=True, metavar="FILE.jsonl", help="one JSON object of inputs per line")
-    parser.add_argument("--out", required=True, metavar="RESULTS.jsonl", help="results, one line per row; rows already there are skipped")
-    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N", help=f"rows in flight at once (default {DEFAULT_CONCURRENCY})")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="RESULTS.jsonl",
+        help="results, one line per row; rows already there are skipped",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"rows in flight at once (default {DEFAULT_CONCURRENCY})",
+    )
     parser.add_argument("--retry-errors", action="store_true", help="run again the rows whose result is an error")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     add_connection_arguments(parser)
@@ -224,22 +255,35 @@ def batch_command(args: argparse.Namespace) -> int:
     component, action = split_action(args.action)
     host = default_host()
     bound = host.action(component, action)
-    connection = host.connection(component, connection_values(args, bound.component)) if bound.connections.required else None
+    connection = (
+        host.connection(component, connection_values(args, bound.component)) if bound.connections.required else None
+    )
     progress = None if args.no_progress else make_progress(sys.stderr)
 
     async def main() -> Any:
         stop = BatchStop()
         summary = await run_batch(
-            host, component, action, args.rows, args.out,
-            concurrency=args.concurrency, connection=connection, progress=progress,
-            retry_errors=args.retry_errors, stop=stop, handle_signals=True,
+            host,
+            component,
+            action,
+            args.rows,
+            args.out,
+            concurrency=args.concurrency,
+            connection=connection,
+            progress=progress,
+            retry_errors=args.retry_errors,
+            stop=stop,
+            handle_signals=True,
         )
         return summary, stop
 
     summary, stop = asyncio.run(main())
     print(summary.describe(args.out), file=sys.stderr)
     if summary.interrupted:
-        print(f"stopped: rows in flight were {'cancelled' if stop.cancelling.is_set() else 'finished'}; run the same command again to do the rest", file=sys.stderr)
+        print(
+            f"stopped: rows in flight were {'cancelled' if stop.cancelling.is_set() else 'finished'}; run the same command again to do the rest",
+            file=sys.stderr,
+        )
         number = stop.signal_number or signal.SIGINT
         return EXIT_INTERRUPTED if number == signal.SIGINT else 128 + int(number)
     return EXIT_FAILED if summary.failed else 0
@@ -249,8 +293,16 @@ def batch_command(args: argparse.Namespace) -> int:
 
 
 def demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output-dir", metavar="DIR", help="where the workflows save files (default: a new temporary directory)")
-    parser.add_argument("--workflow", action="append", default=[], metavar="NAME", help="run only this example (file name, with or without extension); repeatable")
+    parser.add_argument(
+        "--output-dir", metavar="DIR", help="where the workflows save files (default: a new temporary directory)"
+    )
+    parser.add_argument(
+        "--workflow",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this example (file name, with or without extension); repeatable",
+    )
 
 
 def demo_command(args: argparse.Namespace) -> int:

@@ -10,8 +10,9 @@ go to an output directory (an input named `outputDir` is pointed there).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, Sequence
+from typing import IO, Any
 
 from zhipu_connector.host.errors import ConnectorError
 from zhipu_connector.workflow.cli import TaskPrinter

@@ -24,14 +24,18 @@ class ReferenceResolutionError(ConnectorError):
 class WorkflowRunError(ConnectorError):
     """A task that failed: names the task and the reason, and keeps the outputs of the tasks before it."""
 
-    def __init__(self, *, task: str, index: int, task_type: str, cause: ConnectorError, outputs: dict[str, Any]) -> None:
+    def __init__(
+        self, *, task: str, index: int, task_type: str, cause: ConnectorError, outputs: dict[str, Any]
+    ) -> None:
         self.task = task
         self.index = index
         self.task_type = task_type
         self.cause = cause
         self.outputs = outputs
         done = ", ".join(outputs) or "none"
-        super().__init__(f"task {task} (tasks[{index}], {task_type}) failed: {cause}\n  tasks completed before it: {done}")
+        super().__init__(
+            f"task {task} (tasks[{index}], {task_type}) failed: {cause}\n  tasks completed before it: {done}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

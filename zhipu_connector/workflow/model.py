@@ -9,10 +9,11 @@ Whether the tasks make sense together (known actions, parameters, references) is
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from zhipu_connector.definition.sources import SourceError, read_source
 from zhipu_connector.definition.yaml_source import MAX_BYTES, YamlDocument, YamlError, read_yaml
@@ -24,8 +25,15 @@ from zhipu_connector.workflow.locations import location, parts_of, yaml_path
 SCHEMA_NAME = "workflow.schema.json"
 
 INPUT_JSON_TYPES: dict[str, str] = {
-    "string": "string", "integer": "integer", "number": "number", "boolean": "boolean",
-    "array": "array", "object": "object", "date": "string", "date_time": "string", "time": "string",
+    "string": "string",
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
+    "array": "array",
+    "object": "object",
+    "date": "string",
+    "date_time": "string",
+    "time": "string",
 }
 """A workflow input's declared type → the JSON type its value must have."""
 
@@ -130,7 +138,9 @@ def parse_workflow(text: str | bytes, *, subject: str = "workflow", json_format:
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise WorkflowError([Problem("", f"the file is not UTF-8 text (byte {error.start})")], subject=subject) from None
+            raise WorkflowError(
+                [Problem("", f"the file is not UTF-8 text (byte {error.start})")], subject=subject
+            ) from None
     document = _read_json(text, subject) if json_format else _read_yaml(text, subject)
     problems = [_with_line(problem, document) for problem in schema_problems(document.data)]
     if problems:
@@ -159,7 +169,9 @@ def _read_json(text: str, subject: str) -> YamlDocument:
     try:
         data = json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as error:
-        raise WorkflowError([Problem("", f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")], subject=subject) from None
+        raise WorkflowError(
+            [Problem("", f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")], subject=subject
+        ) from None
     if duplicates:
         raise WorkflowError([Problem("", f"duplicate key {key!r}") for key in duplicates], subject=subject)
     return YamlDocument(data)
@@ -185,7 +197,10 @@ def _describe(error: Any) -> Problem:
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         known = ", ".join(error.schema.get("properties", {}))
-        return Problem(location([*parts, extra[0]]), f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} (known: {known})")
+        return Problem(
+            location([*parts, extra[0]]),
+            f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} (known: {known})",
+        )
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return Problem(location([*parts, missing]), "is required")
@@ -194,7 +209,9 @@ def _describe(error: Any) -> Problem:
     if field_name == "name" and error.validator in ("pattern", "not"):
         if error.validator == "not":
             return Problem(where, "'inputs' is reserved for ${inputs.NAME} references")
-        return Problem(where, f"{error.instance!r} is not a valid name: use letters, digits and _, not starting with a digit")
+        return Problem(
+            where, f"{error.instance!r} is not a valid name: use letters, digits and _, not starting with a digit"
+        )
     if field_name == "clusterElements":
         return Problem(where, "cluster elements are not supported; leave it empty")
     return Problem(where, error.message)
@@ -233,7 +250,9 @@ def _build(document: YamlDocument, subject: str) -> Workflow:
         )
         for index, item in enumerate(data["tasks"])
     )
-    outputs = tuple(WorkflowOutput(index, item["name"], item["value"]) for index, item in enumerate(data.get("outputs", [])))
+    outputs = tuple(
+        WorkflowOutput(index, item["name"], item["value"]) for index, item in enumerate(data.get("outputs", []))
+    )
     return Workflow(
         tasks=tasks,
         inputs=inputs,

@@ -20,7 +20,9 @@ class BarProgress:
     def start(self, total: int | None, already_done: int) -> None:
         from tqdm import tqdm
 
-        self._bar = tqdm(total=total, initial=already_done, unit="row", file=self.stream, dynamic_ncols=True, desc="batch")
+        self._bar = tqdm(
+            total=total, initial=already_done, unit="row", file=self.stream, dynamic_ncols=True, desc="batch"
+        )
 
     def advance(self, ok: bool) -> None:
         if not ok:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
-from zhipu_connector.workflow.errors import ReferenceResolutionError
 from zhipu_connector.values import as_text, kind_of
+from zhipu_connector.workflow.errors import ReferenceResolutionError
 
 Step = str | int
 
@@ -80,7 +81,9 @@ def parse_string(text: str) -> str | Reference | Interpolation:
     if "${" not in text:
         return text
     if text.startswith("=") and "${" in text:
-        raise ReferenceSyntaxError("expressions (a value starting with '=') are not supported; write the references alone, e.g. ${ask_1}")
+        raise ReferenceSyntaxError(
+            "expressions (a value starting with '=') are not supported; write the references alone, e.g. ${ask_1}"
+        )
     parts: list[str | Reference] = []
     literal = ""
     position = 0
@@ -91,11 +94,13 @@ def parse_string(text: str) -> str | Reference | Interpolation:
         elif text.startswith("${", position):
             end = text.find("}", position + 2)
             if end < 0:
-                raise ReferenceSyntaxError(f"{text[position:position + 40]!r}: '${{' is not closed by '}}' (write $${{ for a literal ${{)")
+                raise ReferenceSyntaxError(
+                    f"{text[position : position + 40]!r}: '${{' is not closed by '}}' (write $${{ for a literal ${{)"
+                )
             if literal:
                 parts.append(literal)
                 literal = ""
-            parts.append(parse_reference(text[position:end + 1]))
+            parts.append(parse_reference(text[position : end + 1]))
             position = end + 1
         else:
             literal += text[position]
@@ -168,7 +173,9 @@ def compile_value(value: Any, path: tuple[Step, ...] = ()) -> tuple[Any, list[tu
     return walk(value, path), problems
 
 
-def references_in(compiled: Any, path: tuple[Step, ...] = ()) -> Iterator[tuple[tuple[Step, ...], Reference | Interpolation]]:
+def references_in(
+    compiled: Any, path: tuple[Step, ...] = ()
+) -> Iterator[tuple[tuple[Step, ...], Reference | Interpolation]]:
     """Every reference or interpolation in a compiled tree, with its path."""
     if isinstance(compiled, (Reference, Interpolation)):
         yield path, compiled
@@ -230,7 +237,9 @@ def lookup(scope: Scope, reference: Reference) -> Any:
             current = current[step]
         else:
             if not isinstance(current, Mapping):
-                raise ReferenceResolutionError(f"{reference}: {walked} is {kind_of(current)}, not an object with key {step!r}")
+                raise ReferenceResolutionError(
+                    f"{reference}: {walked} is {kind_of(current)}, not an object with key {step!r}"
+                )
             if step not in current:
                 known = ", ".join(map(str, current)) or "none"
                 raise ReferenceResolutionError(f"{reference}: {walked} has no key {step!r} (keys: {known})")

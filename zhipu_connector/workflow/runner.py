@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
@@ -93,7 +94,13 @@ def run_workflow(
             context = run.context(planned, cancel_event)
             began = time.perf_counter()
             try:
-                output = host.run_action(planned.task_type.component, planned.task_type.action, parameters, plan.connections.get(planned.task_type.component), context=context)
+                output = host.run_action(
+                    planned.task_type.component,
+                    planned.task_type.action,
+                    parameters,
+                    plan.connections.get(planned.task_type.component),
+                    context=context,
+                )
             except ConnectorError as error:
                 if run.should_retry(planned, error, attempt):
                     delay = retry_delay(attempt)
@@ -131,7 +138,13 @@ async def arun_workflow(
             context = run.context(planned, cancel_event)
             began = time.perf_counter()
             try:
-                output = await host.arun_action(planned.task_type.component, planned.task_type.action, parameters, plan.connections.get(planned.task_type.component), context=context)
+                output = await host.arun_action(
+                    planned.task_type.component,
+                    planned.task_type.action,
+                    parameters,
+                    plan.connections.get(planned.task_type.component),
+                    context=context,
+                )
             except ConnectorError as error:
                 if run.should_retry(planned, error, attempt):
                     delay = retry_delay(attempt)
@@ -173,7 +186,9 @@ class _Run:
         return ActionContext(planned.task_type.component, planned.task_type.action, cancel_event=cancel_event)
 
     def started(self, planned: PlannedTask, parameters: dict[str, Any], attempt: int) -> None:
-        self.emit(TaskEvent("start", planned.task, planned.task.index, self.total, parameters=parameters, attempt=attempt))
+        self.emit(
+            TaskEvent("start", planned.task, planned.task.index, self.total, parameters=parameters, attempt=attempt)
+        )
 
     def should_retry(self, planned: PlannedTask, error: ConnectorError, attempt: int) -> bool:
         """Upstream failures are retried up to `maxRetries`; bad inputs and crashes are not."""
@@ -181,18 +196,38 @@ class _Run:
         return retriable and attempt <= planned.task.max_retries
 
     def retrying(self, planned: PlannedTask, error: ConnectorError, attempt: int, delay: float) -> None:
-        self.emit(TaskEvent("retry", planned.task, planned.task.index, self.total, error=error, attempt=attempt, seconds=delay))
+        self.emit(
+            TaskEvent(
+                "retry", planned.task, planned.task.index, self.total, error=error, attempt=attempt, seconds=delay
+            )
+        )
 
     def failed(self, planned: PlannedTask, error: ConnectorError) -> WorkflowRunError:
         """Report the failure; the error for the caller to raise."""
         self.emit(TaskEvent("fail", planned.task, planned.task.index, self.total, error=error))
-        return WorkflowRunError(task=planned.task.name, index=planned.task.index, task_type=planned.task.type, cause=error, outputs=dict(self.outputs))
+        return WorkflowRunError(
+            task=planned.task.name,
+            index=planned.task.index,
+            task_type=planned.task.type,
+            cause=error,
+            outputs=dict(self.outputs),
+        )
 
     def finished(self, planned: PlannedTask, output: Any, context: ActionContext, seconds: float) -> None:
         self.outputs[planned.task.name] = output
         if context.warnings:
             self.warnings[planned.task.name] = list(context.warnings)
-        self.emit(TaskEvent("finish", planned.task, planned.task.index, self.total, output=output, warnings=tuple(context.warnings), seconds=seconds))
+        self.emit(
+            TaskEvent(
+                "finish",
+                planned.task,
+                planned.task.index,
+                self.total,
+                output=output,
+                warnings=tuple(context.warnings),
+                seconds=seconds,
+            )
+        )
 
     def result(self) -> WorkflowResult:
         scope = self.plan.scope(self.outputs)

@@ -12,8 +12,13 @@ from typing import Any
 from zhipu_connector.workflow.references import Step, steps_text
 
 TYPE_NAMES: dict[str, str] = {
-    "string": "STRING", "integer": "INTEGER", "number": "NUMBER", "boolean": "BOOLEAN",
-    "array": "ARRAY", "object": "OBJECT", "null": "NULL",
+    "string": "STRING",
+    "integer": "INTEGER",
+    "number": "NUMBER",
+    "boolean": "BOOLEAN",
+    "array": "ARRAY",
+    "object": "OBJECT",
+    "null": "NULL",
 }
 """JSON types as the definition format names them, for messages."""
 

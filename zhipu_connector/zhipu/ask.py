@@ -11,8 +11,9 @@ action is imported at every start, and most starts never call the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from contextlib import aclosing, closing
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
@@ -50,7 +51,9 @@ _CUT_SHORT: dict[str, str] = {
         "model with a longer context"
     ),
 }
-_FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "sensitive", "network_error", "model_context_window_exceeded"})
+_FINISH_REASONS = frozenset(
+    {"stop", "length", "tool_calls", "sensitive", "network_error", "model_context_window_exceeded"}
+)
 
 
 # --- inputs → request -------------------------------------------------------------------------
@@ -113,24 +116,30 @@ def advanced_messages(messages: Any) -> list[dict[str, str]]:
             if tool_call_id:
                 entry["tool_call_id"] = tool_call_id
             else:
-                problems.append(Problem(
-                    f"messages.{index}.toolCallId",
-                    "Tool call ID is required for a message whose role is 'tool': "
-                    "the API needs the id of the tool call that message answers",
-                ))
+                problems.append(
+                    Problem(
+                        f"messages.{index}.toolCallId",
+                        "Tool call ID is required for a message whose role is 'tool': "
+                        "the API needs the id of the tool call that message answers",
+                    )
+                )
         elif tool_call_id is not None:
-            problems.append(Problem(
-                f"messages.{index}.toolCallId",
-                f"Tool call ID belongs on a 'tool' message only, not on a '{role}' message; "
-                "remove it or set the role to 'tool'",
-            ))
+            problems.append(
+                Problem(
+                    f"messages.{index}.toolCallId",
+                    f"Tool call ID belongs on a 'tool' message only, not on a '{role}' message; "
+                    "remove it or set the role to 'tool'",
+                )
+            )
         result.append(entry)
     if not any(message["role"] in ("user", "tool") for message in result):
-        problems.append(Problem(
-            "messages",
-            "Messages must include a 'user' (or 'tool') message: "
-            "the API refuses a conversation of only system and assistant messages",
-        ))
+        problems.append(
+            Problem(
+                "messages",
+                "Messages must include a 'user' (or 'tool') message: "
+                "the API refuses a conversation of only system and assistant messages",
+            )
+        )
     if problems:
         raise InputValidationError(problems, subject=ACTION)
     return result
@@ -221,7 +230,9 @@ class StreamedReply:
             message["tool_calls"] = True
             if not content:
                 message["content"] = None
-        completion: dict[str, Any] = {"choices": [{"index": 0, "finish_reason": self._finish_reason, "message": message}]}
+        completion: dict[str, Any] = {
+            "choices": [{"index": 0, "finish_reason": self._finish_reason, "message": message}]
+        }
         if self._request_id is not None:
             completion["request_id"] = self._request_id
         return completion

@@ -14,7 +14,8 @@ might be echoed.
 from __future__ import annotations
 
 import time
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import jwt
 
@@ -51,15 +52,11 @@ def reveal_key(api_key: Secret | str) -> str:
         key = api_key
         register_secret(key)
     else:
-        raise InvalidApiKeyError(
-            f"api_key must be a string or a Secret, got {type(api_key).__name__}"
-        )
+        raise InvalidApiKeyError(f"api_key must be a string or a Secret, got {type(api_key).__name__}")
     if not key or key.isspace():
         raise InvalidApiKeyError("api_key is empty; set the Zhipu API key of the connection")
     if any(character.isspace() for character in key):
-        raise InvalidApiKeyError(
-            "api_key contains whitespace or a line break; copy the key again without them"
-        )
+        raise InvalidApiKeyError("api_key contains whitespace or a line break; copy the key again without them")
     if not key.isascii() or not key.isprintable():
         raise InvalidApiKeyError(
             "api_key contains characters that cannot appear in an HTTP header; "
@@ -73,8 +70,7 @@ def split_key(key: str) -> tuple[str, str]:
     key_id, dot, key_secret = key.partition(".")
     if not dot or not key_id or not key_secret:
         raise InvalidApiKeyError(
-            "api_key must have the form <id>.<secret> to sign a JWT "
-            "(it has no '.' separating two non-empty parts)"
+            "api_key must have the form <id>.<secret> to sign a JWT (it has no '.' separating two non-empty parts)"
         )
     return key_id, key_secret
 
@@ -106,9 +102,7 @@ class JwtAuth:
     mode: AuthMode = "jwt"
     constant = False
 
-    def __init__(
-        self, api_key: Secret | str, *, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, api_key: Secret | str, *, clock: Callable[[], float] = time.time) -> None:
         key_id, key_secret = split_key(reveal_key(api_key))
         register_secret(key_secret)
         self._key_id = key_id

@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import random as _random
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import aclosing
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
@@ -103,9 +104,7 @@ class _ClientCore:
             headers["Authorization"] = self._auth.header()
         return headers
 
-    def _error_for_status(
-        self, status: int, content: bytes, headers: httpx.Headers, request_id: str
-    ) -> ZhipuError:
+    def _error_for_status(self, status: int, content: bytes, headers: httpx.Headers, request_id: str) -> ZhipuError:
         error = error_from_response(status, content, request_id)
         retry_after = headers.get("retry-after")
         if retry_after is not None:
@@ -147,10 +146,7 @@ class _ClientCore:
         return error
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(base_url={display_url(self.base_url)!r}, "
-            f"auth={self.auth_mode!r})"
-        )
+        return f"{type(self).__name__}(base_url={display_url(self.base_url)!r}, auth={self.auth_mode!r})"
 
 
 class ZhipuClient(_ClientCore):
@@ -225,9 +221,7 @@ class ZhipuClient(_ClientCore):
 
     # --- I/O ----------------------------------------------------------------------------
 
-    def _call(
-        self, url: httpx.URL, payload: bytes, request_id: str, read: AnswerReader
-    ) -> dict[str, Any]:
+    def _call(self, url: httpx.URL, payload: bytes, request_id: str, read: AnswerReader) -> dict[str, Any]:
         retries = 0
         while True:
             try:
@@ -242,9 +236,7 @@ class ZhipuClient(_ClientCore):
                     except ZhipuError as exc:
                         error = exc
                 else:
-                    error = self._error_for_status(
-                        status, response.content, response.headers, request_id
-                    )
+                    error = self._error_for_status(status, response.content, response.headers, request_id)
             delay = self._delay_before_retry(retries, error)
             if delay is None:
                 raise self._final_error(error, retries + 1)
@@ -255,9 +247,7 @@ class ZhipuClient(_ClientCore):
         """Send until a 2xx event stream starts (retrying like `_call`) and return it, open."""
         retries = 0
         while True:
-            request = self._http.build_request(
-                "POST", self._chat_url, content=payload, headers=self._stream_headers()
-            )
+            request = self._http.build_request("POST", self._chat_url, content=payload, headers=self._stream_headers())
             try:
                 response = self._http.send(request, stream=True)
             except httpx.RequestError as exc:
@@ -375,15 +365,11 @@ class AsyncZhipuClient(_ClientCore):
 
     # --- I/O ----------------------------------------------------------------------------
 
-    async def _call(
-        self, url: httpx.URL, payload: bytes, request_id: str, read: AnswerReader
-    ) -> dict[str, Any]:
+    async def _call(self, url: httpx.URL, payload: bytes, request_id: str, read: AnswerReader) -> dict[str, Any]:
         retries = 0
         while True:
             try:
-                response = await self._http.post(
-                    url, content=payload, headers=self._auth_headers()
-                )
+                response = await self._http.post(url, content=payload, headers=self._auth_headers())
             except httpx.RequestError as exc:
                 error = self._transport_error(exc, request_id)
             else:
@@ -394,9 +380,7 @@ class AsyncZhipuClient(_ClientCore):
                     except ZhipuError as exc:
                         error = exc
                 else:
-                    error = self._error_for_status(
-                        status, response.content, response.headers, request_id
-                    )
+                    error = self._error_for_status(status, response.content, response.headers, request_id)
             delay = self._delay_before_retry(retries, error)
             if delay is None:
                 raise self._final_error(error, retries + 1)
@@ -406,9 +390,7 @@ class AsyncZhipuClient(_ClientCore):
     async def _open_stream(self, payload: bytes, request_id: str) -> httpx.Response:
         retries = 0
         while True:
-            request = self._http.build_request(
-                "POST", self._chat_url, content=payload, headers=self._stream_headers()
-            )
+            request = self._http.build_request("POST", self._chat_url, content=payload, headers=self._stream_headers())
             try:
                 response = await self._http.send(request, stream=True)
             except httpx.RequestError as exc:
@@ -423,9 +405,7 @@ class AsyncZhipuClient(_ClientCore):
             await self._sleep(delay)
             retries += 1
 
-    async def _check_stream_start(
-        self, response: httpx.Response, request_id: str
-    ) -> ZhipuError | None:
+    async def _check_stream_start(self, response: httpx.Response, request_id: str) -> ZhipuError | None:
         status = response.status_code
         is_json = response.headers.get("content-type", "").startswith("application/json")
         if 200 <= status < 300 and not is_json:
@@ -440,9 +420,7 @@ class AsyncZhipuClient(_ClientCore):
             return error_for_json_instead_of_stream(content, status, request_id)
         return self._error_for_status(status, content, response.headers, request_id)
 
-    async def _guarded_bytes(
-        self, response: httpx.Response, request_id: str
-    ) -> AsyncIterator[bytes]:
+    async def _guarded_bytes(self, response: httpx.Response, request_id: str) -> AsyncIterator[bytes]:
         error: ZhipuError | None = None
         try:
             async for chunk in response.aiter_bytes():

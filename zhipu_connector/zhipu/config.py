@@ -52,9 +52,7 @@ def resolve_base_url(base_url: str | None) -> str:
             f"{MAINLAND_BASE_URL!r}; got {_shown(text)!r}"
         )
     if parts.query or parts.fragment:
-        raise ClientConfigError(
-            f"base_url must not have a query string or fragment; got {_shown(text)!r}"
-        )
+        raise ClientConfigError(f"base_url must not have a query string or fragment; got {_shown(text)!r}")
     url = text.rstrip("/")
     for endpoint in _ENDPOINT_PATHS:
         if url.endswith(endpoint):
@@ -99,9 +97,7 @@ class Timeouts:
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ClientConfigError(
-                    f"timeout {name} must be a positive number of seconds or None, got {value!r}"
-                )
+                raise ClientConfigError(f"timeout {name} must be a positive number of seconds or None, got {value!r}")
 
     def to_httpx(self) -> httpx.Timeout:
         return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
@@ -114,12 +110,9 @@ def resolve_timeouts(timeout: Timeouts | httpx.Timeout | float | None) -> Timeou
     if isinstance(timeout, Timeouts):
         return timeout
     if isinstance(timeout, httpx.Timeout):
-        return Timeouts(
-            connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
-        )
+        return Timeouts(connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool)
     if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
         return Timeouts(read=timeout, write=timeout, pool=timeout)
     raise ClientConfigError(
-        "timeout must be a number of seconds, a Timeouts or an httpx.Timeout; "
-        f"got {type(timeout).__name__}"
+        f"timeout must be a number of seconds, a Timeouts or an httpx.Timeout; got {type(timeout).__name__}"
     )

@@ -21,9 +21,10 @@ import asyncio
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Generic, Iterator, Literal, Mapping, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 

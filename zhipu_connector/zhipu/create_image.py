@@ -17,7 +17,8 @@ rule `image_prompt` implements (and docs/actions.md states):
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
@@ -117,7 +118,9 @@ def run_create_image(inputs: Mapping[str, Any], connection: Connection, context:
     return image_result(answer, request_id)
 
 
-async def arun_create_image(inputs: Mapping[str, Any], connection: Connection, context: ActionContext) -> dict[str, Any]:
+async def arun_create_image(
+    inputs: Mapping[str, Any], connection: Connection, context: ActionContext
+) -> dict[str, Any]:
     """The async handler; the same steps on the loop's shared async client."""
     from zhipu_connector.zhipu.connections import async_client
     from zhipu_connector.zhipu.protocol import new_request_id

@@ -136,9 +136,7 @@ _AUTHENTICATION_CODES = frozenset({"1000", "1001", "1002", "1003", "1004"})
 _PERMISSION_CODES = frozenset({"1220"})
 _RATE_LIMIT_CODES = frozenset({"1302", "1303", "1305"})
 _QUOTA_CODES = frozenset({"1112", "1113", "1304"})
-_INVALID_REQUEST_CODES = frozenset(
-    {"1210", "1211", "1212", "1213", "1214", "1215", "1221", "1222", "1231", "1261"}
-)
+_INVALID_REQUEST_CODES = frozenset({"1210", "1211", "1212", "1213", "1214", "1215", "1221", "1222", "1231", "1261"})
 _CONTENT_CODES = frozenset({"1301"})
 
 _CLASS_BY_CODE: dict[str, type[ZhipuError]] = {
@@ -210,9 +208,7 @@ def error_class_for(status: int | None, code: str | None) -> type[ZhipuError]:
     return ZhipuError  # a redirect or other status the API never documents
 
 
-def error_from_response(
-    status: int, body: bytes, request_id: str | None
-) -> ZhipuError:
+def error_from_response(status: int, body: bytes, request_id: str | None) -> ZhipuError:
     """The error for a non-2xx answer, whatever its body: either documented shape, or garbage."""
     try:
         parsed: Any = json.loads(body) if body else None
@@ -224,9 +220,7 @@ def error_from_response(
     return _build(status, code, message, request_id)
 
 
-def error_from_payload(
-    payload: Any, *, status: int | None, request_id: str | None
-) -> ZhipuError:
+def error_from_payload(payload: Any, *, status: int | None, request_id: str | None) -> ZhipuError:
     """The error for an already parsed error object: a mid-stream `{"error": ...}` event or a
     2xx body that carries an error instead of a result."""
     code, message = _code_and_message(payload)
@@ -236,8 +230,7 @@ def error_from_payload(
 def content_filtered(request_id: str | None, *, status: int | None = None) -> ContentFilteredError:
     """The error for a reply the platform stopped with finish_reason `sensitive`."""
     return ContentFilteredError(
-        "the platform stopped the reply because it flagged the content as unsafe "
-        "(finish_reason 'sensitive')",
+        "the platform stopped the reply because it flagged the content as unsafe (finish_reason 'sensitive')",
         status=status,
         request_id=request_id,
     )
@@ -293,18 +286,14 @@ def _normalise_message(message: Any) -> str | None:
     return text
 
 
-def _build(
-    status: int | None, code: str | None, message: str | None, request_id: str | None
-) -> ZhipuError:
+def _build(status: int | None, code: str | None, message: str | None, request_id: str | None) -> ZhipuError:
     error_class = error_class_for(status, code)
     if message is None:
         message = _CODE_DESCRIPTIONS.get(code or "") or _describe_status(status)
     return error_class(message, status=status, code=code, request_id=request_id)
 
 
-def _error_for_unreadable_body(
-    status: int, body: bytes, request_id: str | None
-) -> ZhipuError:
+def _error_for_unreadable_body(status: int, body: bytes, request_id: str | None) -> ZhipuError:
     error_class = error_class_for(status, None)
     message = f"{_describe_status(status)}; the body is not a Zhipu error object: {excerpt(body)!r}"
     return error_class(message, status=status, request_id=request_id)

@@ -8,7 +8,8 @@ imported when its action first runs.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from zhipu_connector.host.hookspecs import hookimpl
 from zhipu_connector.host.registry import ActionHandler

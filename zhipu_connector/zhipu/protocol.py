@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -50,28 +51,20 @@ def prepare_body(body: dict[str, Any], *, stream: bool) -> tuple[bytes, str]:
     bytes are sent on every retry, so every attempt carries the same `request_id`.
     """
     if not isinstance(body, dict):
-        raise InvalidRequestError(
-            f"the request body must be a JSON object (a dict), got {type(body).__name__}"
-        )
+        raise InvalidRequestError(f"the request body must be a JSON object (a dict), got {type(body).__name__}")
     request_id = body.get("request_id")
     if request_id is None:
         request_id = new_request_id()
         body = {**body, "request_id": request_id}
-    elif (
-        type(request_id) is not str
-        or not REQUEST_ID_MIN_LENGTH <= len(request_id) <= REQUEST_ID_MAX_LENGTH
-    ):
+    elif type(request_id) is not str or not REQUEST_ID_MIN_LENGTH <= len(request_id) <= REQUEST_ID_MAX_LENGTH:
         raise InvalidRequestError(
-            f"request_id must be a string of {REQUEST_ID_MIN_LENGTH}–{REQUEST_ID_MAX_LENGTH} "
-            "characters"
+            f"request_id must be a string of {REQUEST_ID_MIN_LENGTH}–{REQUEST_ID_MAX_LENGTH} characters"
         )
     if stream:
         if body.get("stream") is not True:
             body = {**body, "stream": True}
     elif body.get("stream"):
-        raise InvalidRequestError(
-            "stream is true in the body of a non-streaming call; use chat_stream() to stream"
-        )
+        raise InvalidRequestError("stream is true in the body of a non-streaming call; use chat_stream() to stream")
     try:
         payload = _ENCODER.encode(body).encode()
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError too
@@ -89,9 +82,7 @@ def read_chat(content: bytes, status: int, request_id: str) -> dict[str, Any]:
         if type(choices) is list and choices:
             for choice in choices:
                 if type(choice) is not dict or type(choice.get("message")) is not dict:
-                    raise _malformed(
-                        "a chat completion choice has no 'message' object", status, request_id
-                    )
+                    raise _malformed("a chat completion choice has no 'message' object", status, request_id)
                 if choice.get("finish_reason") == "sensitive":
                     raise content_filtered(request_id, status=status)
             return data
@@ -107,9 +98,7 @@ def read_image(content: bytes, status: int, request_id: str) -> dict[str, Any]:
         if type(images) is list and images:
             for image in images:
                 if type(image) is not dict or type(image.get("url")) is not str:
-                    raise _malformed(
-                        "an image generation item has no 'url' string", status, request_id
-                    )
+                    raise _malformed("an image generation item has no 'url' string", status, request_id)
             return data
         _raise_if_error_body(data, status, request_id)
     raise _malformed("the image generation has no non-empty 'data' list", status, request_id)
@@ -130,9 +119,7 @@ def error_for_json_instead_of_stream(content: bytes, status: int, request_id: st
     )
 
 
-def transport_error(
-    exc: httpx.RequestError, request_id: str, host: str, timeouts: Timeouts
-) -> ZhipuError:
+def transport_error(exc: httpx.RequestError, request_id: str, host: str, timeouts: Timeouts) -> ZhipuError:
     """What a user should read when httpx could not complete the exchange.
 
     Built from the exception's class and scrubbed text only: the request it carries (with its
@@ -155,9 +142,7 @@ def transport_error(
             message = f"the request to {host} timed out: {detail}"
         return ZhipuTimeoutError(message, request_id=request_id)
     if isinstance(exc, httpx.DecodingError):
-        return MalformedResponseError(
-            f"the answer from {host} could not be decoded: {detail}", request_id=request_id
-        )
+        return MalformedResponseError(f"the answer from {host} could not be decoded: {detail}", request_id=request_id)
     if isinstance(exc, httpx.UnsupportedProtocol):
         return ZhipuConnectionError(
             f"the base URL's scheme is not supported: {detail}",
@@ -173,9 +158,7 @@ def transport_error(
     if isinstance(exc, httpx.ConnectError):
         return ZhipuConnectionError(f"could not connect to {host}: {detail}", request_id=request_id)
     if isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError)):
-        return ZhipuConnectionError(
-            f"the connection to {host} failed: {detail}", request_id=request_id
-        )
+        return ZhipuConnectionError(f"the connection to {host} failed: {detail}", request_id=request_id)
     return ZhipuConnectionError(
         f"the request to {host} failed: {type(exc).__name__}: {detail}",
         request_id=request_id,
@@ -208,9 +191,7 @@ def _raise_if_error_body(data: dict[str, Any], status: int, request_id: str) -> 
 
 def _looks_like_error(data: dict[str, Any]) -> bool:
     """`{"error": {...}}`, or the unwrapped `{code, message}` shape."""
-    return data.get("error") is not None or (
-        "code" in data and ("message" in data or "msg" in data)
-    )
+    return data.get("error") is not None or ("code" in data and ("message" in data or "msg" in data))
 
 
 def _malformed(message: str, status: int, request_id: str) -> MalformedResponseError:

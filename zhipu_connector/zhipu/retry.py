@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import random as _random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Callable
 
 from zhipu_connector.zhipu.errors import ClientConfigError, ZhipuError
 
@@ -91,7 +91,7 @@ def parse_retry_after(value: str | None, clock: Callable[[], float] = time.time)
         except (TypeError, ValueError, IndexError):
             return None
         if moment.tzinfo is None:  # RFC 9110 dates are GMT; `-0000` parses naive, read it as such
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         seconds = moment.timestamp() - clock()
     if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
         return None

@@ -19,8 +19,9 @@ Two layers, both free of I/O so the sync and async paths share them:
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import Any
 
 from zhipu_connector.zhipu.errors import (
     MalformedResponseError,
@@ -168,8 +169,7 @@ class ChatStreamState:
         """Called when the bytes run out: fail if the stream was cut before its end."""
         if not self.done and not self.finished:
             raise self._malformed(
-                "the event stream ended before '[DONE]' and before any finish_reason: "
-                "the reply was cut short"
+                "the event stream ended before '[DONE]' and before any finish_reason: the reply was cut short"
             )
 
     def _malformed(self, message: str) -> MalformedResponseError:
@@ -196,9 +196,7 @@ def iter_chat_chunks(chunks: Iterable[bytes], request_id: str | None) -> Iterato
     state.end()
 
 
-async def aiter_chat_chunks(
-    chunks: AsyncIterable[bytes], request_id: str | None
-) -> AsyncIterator[dict[str, Any]]:
+async def aiter_chat_chunks(chunks: AsyncIterable[bytes], request_id: str | None) -> AsyncIterator[dict[str, Any]]:
     """The async twin of `iter_chat_chunks`, over `aiter_bytes()`."""
     decoder = SSEDecoder()
     state = ChatStreamState(request_id)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ssl
 from collections import deque
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
 
