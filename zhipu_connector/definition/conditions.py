@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from zhipu_connector.host.errors import ConnectorError
+from zhipu_connector.errors import ConnectorError
 
 MAX_LENGTH = 1000
 MAX_DEPTH = 32

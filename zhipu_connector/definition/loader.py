@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from zhipu_connector.definition.models import Component
 from zhipu_connector.definition.sources import MAX_BYTES, SourceError, read_source
-from zhipu_connector.host.errors import DefinitionError, Problem
+from zhipu_connector.errors import DefinitionError, Problem
 from zhipu_connector.resources import load_schema
 
 if TYPE_CHECKING:

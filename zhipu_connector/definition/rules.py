@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from zhipu_connector.definition.models import Component, Property
-from zhipu_connector.host.errors import Problem
+from zhipu_connector.errors import Problem
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "STRING": (str,),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zhipu_connector.host.errors import Problem
+from zhipu_connector.errors import Problem
 
 MAX_BYTES = 1024 * 1024
 """A definition or workflow is a few hundred lines; anything over 1 MiB is a mistake or an attack."""

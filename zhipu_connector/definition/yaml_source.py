@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from zhipu_connector.definition.sources import MAX_BYTES, SourceError
-from zhipu_connector.host.errors import Problem
+from zhipu_connector.errors import Problem
 
 try:  # the C composer is several times faster; pure Python is the fallback
     _Loader: type = yaml.CSafeLoader
