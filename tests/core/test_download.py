@@ -27,6 +27,17 @@ def core_host():
     return Host(default_plugins=["zhipu_connector.core.plugin"], entry_points=False)
 
 
+PUBLIC_ADDRESS = "93.184.216.34"  # what every `*.example` host "resolves" to here: no DNS in tests
+
+
+@pytest.fixture(autouse=True)
+def files_root_and_names(monkeypatch, tmp_path):
+    """Every download in these tests is confined to `tmp_path`, and names resolve from a table."""
+    monkeypatch.setenv("ZHIPU_CONNECTOR_FILES_ROOT", str(tmp_path))
+    table = {"localhost": ["127.0.0.1"], "intranet.example": ["10.0.0.7"]}
+    monkeypatch.setattr(download_module, "RESOLVER", lambda host: table.get(host, [PUBLIC_ADDRESS]))
+
+
 @pytest.fixture
 def serve(monkeypatch):
     """Route downloads to an in-process handler: `serve(handler)` with handler(request) -> Response."""
@@ -276,3 +287,93 @@ def test_the_written_file_has_ordinary_permissions(core_host, serve, tmp_path):
         "core", "download", {"url": "https://x.example/p.png", "path": str(tmp_path / "p.png")}
     )
     assert os.stat(result["path"]).st_mode & 0o777 == 0o666 & ~mask
+
+
+# ---------------------------------------------------------------- confinement and redirects
+
+
+@pytest.mark.parametrize("path", ["../escaped.png", "out/../../escaped.png", "/tmp/elsewhere/escaped.png"])
+def test_a_path_outside_the_files_root_is_refused_before_anything_is_fetched(core_host, serve, tmp_path, path):
+    requests = serve(lambda r: httpx.Response(200, content=PNG))
+    with pytest.raises(InputValidationError) as caught:
+        core_host.run_action("core", "download", {"url": "https://x.example/a.png", "path": path})
+    assert [p.location for p in caught.value.problems] == ["path"]
+    assert "outside the files root" in str(caught.value)
+    assert requests == [] and not (tmp_path.parent / "escaped.png").exists()
+
+
+def test_a_path_from_an_upstream_output_is_confined_too(core_host, serve, tmp_path):
+    """`out/${name_1}` with a model-written `../../x`: the same rule, whatever wrote the path."""
+    serve(lambda r: httpx.Response(200, content=PNG))
+    name_from_upstream = "../../.bashrc"
+    with pytest.raises(InputValidationError, match="outside the files root"):
+        core_host.run_action("core", "download", {"url": "https://x.example/a", "path": f"out/{name_from_upstream}"})
+
+
+def test_a_relative_path_is_taken_from_the_root_and_a_tilde_is_an_ordinary_name(core_host, serve, tmp_path):
+    serve(lambda r: httpx.Response(200, content=PNG))
+    result = core_host.run_action("core", "download", {"url": "https://x.example/a.png", "path": "~/a.png"})
+    assert Path(result["path"]) == (tmp_path / "~" / "a.png").resolve()
+
+
+def test_a_symbolic_link_out_of_the_root_is_refused(core_host, serve, tmp_path, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside")
+    (tmp_path / "link").symlink_to(outside, target_is_directory=True)
+    requests = serve(lambda r: httpx.Response(200, content=PNG))
+    with pytest.raises(InputValidationError, match="outside the files root"):
+        core_host.run_action("core", "download", {"url": "https://x.example/a.png", "path": "link/a.png"})
+    assert requests == [] and list(outside.iterdir()) == []
+
+
+def test_using_files_root_confines_a_run_to_another_directory(core_host, serve, tmp_path_factory):
+    from zhipu_connector.host.files import using_files_root
+
+    serve(lambda r: httpx.Response(200, content=PNG))
+    chosen = tmp_path_factory.mktemp("chosen")
+    with using_files_root(chosen):
+        result = core_host.run_action("core", "download", {"url": "https://x.example/a.png", "path": "a.png"})
+        with pytest.raises(InputValidationError, match="outside the files root"):
+            core_host.run_action("core", "download", {"url": "https://x.example/a.png", "path": "../a.png"})
+    assert Path(result["path"]) == (chosen / "a.png").resolve()
+
+
+@pytest.mark.parametrize(
+    "location", ["http://127.0.0.1:6379/", "http://localhost/admin", "http://[::1]/", "http://intranet.example/x"]
+)
+def test_a_redirect_from_a_public_host_into_a_local_range_is_refused(core_host, serve, tmp_path, location):
+    def handler(request):
+        if request.url.host == "cdn.example":
+            return httpx.Response(302, headers={"Location": location})
+        return httpx.Response(200, content=b"secret of a local service")
+
+    requests = serve(handler)
+    with pytest.raises(DownloadError, match="loopback, private or link-local"):
+        core_host.run_action("core", "download", {"url": "https://cdn.example/img.png", "path": "img.png"})
+    assert [r.url.host for r in requests] == ["cdn.example"]  # the local service was never asked
+    assert leftovers(tmp_path) == []
+
+
+def test_a_url_that_starts_on_loopback_may_redirect_within_it(core_host, serve, tmp_path):
+    def handler(request):
+        if request.url.path == "/old":
+            return httpx.Response(302, headers={"Location": "http://127.0.0.1:9/new.png"})
+        return httpx.Response(200, content=PNG)
+
+    requests = serve(handler)
+    result = core_host.run_action("core", "download", {"url": "http://127.0.0.1:8/old", "path": "r.png"})
+    assert result["bytes"] == len(PNG) and [r.url.path for r in requests] == ["/old", "/new.png"]
+
+
+def test_too_many_redirects_are_refused(core_host, serve, tmp_path):
+    requests = serve(lambda r: httpx.Response(302, headers={"Location": f"https://x.example/{len(requests)}"}))
+    with pytest.raises(DownloadError, match="redirected more than 5 times"):
+        core_host.run_action("core", "download", {"url": "https://x.example/loop", "path": "loop"})
+    assert len(requests) == 6 and leftovers(tmp_path) == []
+
+
+def test_a_url_with_credentials_is_quoted_without_them(core_host, serve, tmp_path):
+    serve(lambda r: httpx.Response(404))
+    with pytest.raises(DownloadError) as caught:
+        core_host.run_action("core", "download", {"url": "https://bob:Sx9+q@x.example/a.png", "path": "a.png"})
+    assert "Sx9+q" not in str(caught.value) and "bob" not in str(caught.value)
+    assert "https://x.example/a.png" in str(caught.value)

@@ -80,7 +80,7 @@ def start_batch(tmp_path: Path, port: int) -> tuple[subprocess.Popen, Path, Path
         )
     )
     out = tmp_path / "out.jsonl"
-    env = {**os.environ, "ZHIPU_CONNECTOR_LOAD_PLUGINS": ""}
+    env = {**os.environ, "ZHIPU_CONNECTOR_LOAD_PLUGINS": "", "ZHIPU_CONNECTOR_FILES_ROOT": str(tmp_path)}
     env.pop("ZHIPUAI_API_KEY", None)
     process = subprocess.Popen(
         [
@@ -159,7 +159,7 @@ def test_an_interrupted_batch_leaves_whole_lines_and_a_rerun_does_exactly_the_re
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "ZHIPU_CONNECTOR_LOAD_PLUGINS": ""},
+        env={**os.environ, "ZHIPU_CONNECTOR_LOAD_PLUGINS": "", "ZHIPU_CONNECTOR_FILES_ROOT": str(tmp_path)},
     )
     assert rerun.returncode == 0, rerun.stderr
     assert sorted(files.requested[asked_before:]) == sorted(set(range(1, ROWS + 1)) - set(first))

@@ -53,6 +53,17 @@ def scrub(text: str) -> str:
     return pattern.sub(MASK, text)
 
 
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#]*@")
+
+
+def without_userinfo(text: str) -> str:
+    """`text` with the `user:password@` part of every URL in it removed.
+
+    A base URL or download link may carry credentials; a message quotes the URL without them.
+    """
+    return _USERINFO.sub(r"\1", text) if "@" in text else text
+
+
 def scrub_value(value: Any) -> Any:
     """`scrub()` applied to every string inside a JSON-like value."""
     if isinstance(value, str):

@@ -28,6 +28,7 @@ OUTPUT_DIR_INPUT = "outputDir"
 def run_demo(*, output_dir: str | Path | None = None, only: Sequence[str] = (), stream: IO[str]) -> int:
     """Run the examples; 0 when every workflow succeeded, 1 otherwise."""
     from zhipu_connector.emulator import EmulatorConfig, running_emulator
+    from zhipu_connector.host.files import using_files_root
     from zhipu_connector.host.host import default_host
 
     paths = _chosen(example_workflows(), only)
@@ -35,7 +36,7 @@ def run_demo(*, output_dir: str | Path | None = None, only: Sequence[str] = (), 
     directory.mkdir(parents=True, exist_ok=True)
     host = default_host()
     failures = 0
-    with running_emulator(EmulatorConfig(api_keys=frozenset({DEMO_KEY}))) as base_url:
+    with running_emulator(EmulatorConfig(api_keys=frozenset({DEMO_KEY}))) as base_url, using_files_root(directory):
         print(f"Zhipu emulator listening at {base_url}; files go to {directory}", file=stream)
         for path in paths:
             failures += 0 if _run_one(host, path, base_url, directory, stream) else 1
