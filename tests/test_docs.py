@@ -131,3 +131,38 @@ def test_the_generator_reproduces_the_platform_page_from_the_platform_definition
     }
     page = reference_page(parse_component(json.dumps(document)))
     assert page == ORIGINAL.read_text(encoding="utf-8")
+
+
+def test_definition_text_reaches_the_page_as_text_not_html():
+    """A third-party definition's `<script>` must not run where the page is published."""
+    import json
+
+    from zhipu_connector.definition.loader import parse_component
+
+    document = {
+        "name": "hostile",
+        "title": "Hostile <b>title</b>",
+        "description": 'Says "<script>alert(1)</script>" & more',
+        "version": 1,
+        "actions": {
+            "act": {
+                "title": "Act",
+                "description": "Run `<script>` | pipe",
+                "properties": {
+                    "field": {
+                        "label": "Field <img src=x onerror=alert(1)>",
+                        "description": "a | b",
+                        "type": "STRING",
+                        "controlType": "TEXT",
+                    }
+                },
+                "output": {"type": "STRING", "controlType": "TEXT"},
+            }
+        },
+    }
+    page = reference_page(parse_component(json.dumps(document)))
+    assert "<script>alert" not in page and "<img" not in page and "<b>" not in page
+    assert 'Says "&lt;script&gt;alert(1)&lt;/script&gt;" &amp; more' in page
+    assert 'description: "Says \\"&lt;script&gt;' in page  # the front matter stays valid YAML
+    assert "Run `<script>` \\| pipe" in page  # a code span is shown literally by Markdown itself
+    assert "| Field &lt;img src=x onerror=alert(1)&gt; | STRING | TEXT  |  a \\| b  |" in page

@@ -7,6 +7,10 @@ platform's own and is kept on purpose, so pages from both sources diff cleanly.
 
 from __future__ import annotations
 
+import html
+import json
+import re
+
 from zhipu_connector.definition.models import Action, Component, Property
 
 _TABLE_HEAD = (
@@ -25,6 +29,31 @@ def reference_page(component: Component) -> str:
     return "".join(parts)
 
 
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+
+
+def text(value: str | None) -> str:
+    """Definition text made safe for the page: no raw HTML, no table-breaking `|`.
+
+    A definition may come from a third-party plugin, and a reference page is often published;
+    `<script>` written in a description must show as text, not run. Code spans are kept as
+    written, since Markdown shows their content literally anyway.
+    """
+    if not value:
+        return ""
+    pieces, end = [], 0
+    for span in _CODE_SPAN.finditer(value):
+        pieces.append(_escaped(value[end : span.start()]))
+        pieces.append(span.group(0).replace("|", "\\|"))
+        end = span.end()
+    pieces.append(_escaped(value[end:]))
+    return "".join(pieces)
+
+
+def _escaped(plain: str) -> str:
+    return html.escape(plain, quote=False).replace("|", "\\|")
+
+
 def type_notation(prop: Property) -> str:
     """`STRING`, `[STRING]`, `{STRING\\(a), NUMBER\\(b)}`, `[{STRING\\(content), STRING\\(role)}]`."""
     if prop.type == "ARRAY" and prop.items is not None:
@@ -35,23 +64,27 @@ def type_notation(prop: Property) -> str:
 
 
 def _front_matter(component: Component) -> str:
-    return f'---\ntitle: "{component.title}"\ndescription: "{component.description or ""}"\n---\n'
+    title, description = (
+        json.dumps(text(component.title), ensure_ascii=False),
+        json.dumps(text(component.description), ensure_ascii=False),
+    )
+    return f"---\ntitle: {title}\ndescription: {description}\n---\n"
 
 
 def _reference(component: Component) -> str:
-    categories = ", ".join(component.categories)
+    categories = ", ".join(text(category) for category in component.categories)
     return (
-        f"## Reference\n<hr />\n\n{component.description or ''}\n\n\n"
+        f"## Reference\n<hr />\n\n{text(component.description)}\n\n\n"
         f"Categories: [{categories}]\n\n\nVersion: {component.version}\n\n<hr />\n\n\n\n"
     )
 
 
 def _connections(component: Component) -> str:
     assert component.connection is not None
-    text = f"## Connections\n\nVersion: {component.connection.version}\n\n\n"
+    page = f"## Connections\n\nVersion: {component.connection.version}\n\n\n"
     for auth in component.connection.authorizations:
-        text += f"### {auth.title}\n\n#### Properties\n\n{_TABLE_HEAD}{_rows(auth.properties)}"
-    return text + "\n\n\n\n\n<hr />\n\n\n\n\n\n"
+        page += f"### {text(auth.title)}\n\n#### Properties\n\n{_TABLE_HEAD}{_rows(auth.properties)}"
+    return page + "\n\n\n\n\n<hr />\n\n\n\n\n\n"
 
 
 def _actions(component: Component) -> str:
@@ -59,14 +92,14 @@ def _actions(component: Component) -> str:
 
 
 def _action(action: Action) -> str:
-    text = f"### {action.title}\n{action.description or ''}\n\n"
+    page = f"### {text(action.title)}\n{text(action.description)}\n\n"
     if action.properties:
-        text += f"#### Properties\n\n{_TABLE_HEAD}{_rows(action.properties)}"
-    text += f"\n\n### Output\n\n\n\nType: {action.output.type}\n"
+        page += f"#### Properties\n\n{_TABLE_HEAD}{_rows(action.properties)}"
+    page += f"\n\n### Output\n\n\n\nType: {action.output.type}\n"
     if action.output.type == "OBJECT" and action.output.properties:
         rows = "".join(f"| {type_notation(p)} | {p.control}  |\n" for p in action.output.properties)
-        return text + f"\n\n#### Properties\n\n{_OUTPUT_TABLE_HEAD}{rows}\n\n\n\n\n\n"
-    return text + "\n\n\n\n\n\n\n"
+        return page + f"\n\n#### Properties\n\n{_OUTPUT_TABLE_HEAD}{rows}\n\n\n\n\n\n"
+    return page + "\n\n\n\n\n\n\n"
 
 
 def _rows(properties: tuple[Property, ...]) -> str:
@@ -74,5 +107,5 @@ def _rows(properties: tuple[Property, ...]) -> str:
 
 
 def _row(prop: Property) -> str:
-    description = f"  {prop.description}  " if prop.description else "  "
-    return f"| {prop.title} | {type_notation(prop)} | {prop.control}  |{description}|\n"
+    description = f"  {text(prop.description)}  " if prop.description else "  "
+    return f"| {text(prop.title)} | {type_notation(prop)} | {prop.control}  |{description}|\n"
