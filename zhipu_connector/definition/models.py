@@ -87,6 +87,7 @@ class Property(_Model):
     advanced_option: bool = False
     hidden: bool = False
     secret: bool = False
+    environment: str | None = None
     allow_custom_value: bool = False
     options: tuple[Option, ...] | None = None
     min_value: float | None = None
@@ -153,9 +154,17 @@ class Authorization(_Model):
     _named_properties = field_validator("properties", mode="before")(_named)
 
 
+class ConnectionTest(_Model):
+    """How a component proves cheaply that a connection works; its plugin registers the check."""
+
+    description: str
+    timeout: float = 10.0
+
+
 class ConnectionDefinition(_Model):
     version: int
     authorizations: tuple[Authorization, ...]
+    connection_test: ConnectionTest | None = None
 
     _named_authorizations = field_validator("authorizations", mode="before")(_named)
 

@@ -30,10 +30,44 @@ def check_component(component: Component) -> list[Problem]:
         for auth in component.connection.authorizations:
             base = f"connection.authorizations.{auth.name}.properties"
             problems += _check_table(auth.properties, base)
+            problems += list(_check_environment_names(auth.properties, base))
+            for prop in auth.properties:  # the property itself may name one, what it holds may not
+                problems += _misplaced_environment(prop, f"{base}.{prop.name}", own_allowed=True)
     for action in component.actions:
         base = f"actions.{action.name}"
         problems += _check_table(action.properties, f"{base}.properties")
         problems += list(_check_property(action.output, f"{base}.output", siblings=()))
+        for prop in action.properties:
+            problems += _misplaced_environment(prop, f"{base}.properties.{prop.name}")
+        problems += _misplaced_environment(action.output, f"{base}.output")
+    return problems
+
+
+def _check_environment_names(properties: tuple[Property, ...], base: str) -> Iterator[Problem]:
+    """Two properties of one authorization cannot read the same environment variable."""
+    seen: dict[str, str] = {}
+    for prop in properties:
+        if prop.environment is None:
+            continue
+        if prop.environment in seen:
+            yield Problem(
+                f"{base}.{prop.name}.environment", f"{prop.environment} is already read by {seen[prop.environment]}"
+            )
+        seen.setdefault(prop.environment, prop.name)
+
+
+def _misplaced_environment(prop: Property | None, where: str, *, own_allowed: bool = False) -> list[Problem]:
+    """`environment` belongs to a connection's own properties: an action input never comes from the environment."""
+    if prop is None:
+        return []
+    problems = (
+        [Problem(f"{where}.environment", "only a connection's own properties may name an environment variable")]
+        if prop.environment is not None and not own_allowed
+        else []
+    )
+    problems += _misplaced_environment(prop.items, f"{where}.items")
+    for child in prop.properties:
+        problems += _misplaced_environment(child, f"{where}.properties.{child.name}")
     return problems
 
 
