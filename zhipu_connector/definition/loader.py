@@ -11,10 +11,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zhipu_connector.cache import EntryError, cached, json_data
 from zhipu_connector.definition.models import Component
+from zhipu_connector.definition.rebuild import dump_model, rebuild
 from zhipu_connector.definition.sources import MAX_BYTES, SourceError, read_source
 from zhipu_connector.errors import DefinitionError, Problem
-from zhipu_connector.resources import load_schema
+from zhipu_connector.resources import data_path, load_schema
 
 if TYPE_CHECKING:
     from zhipu_connector.definition.yaml_source import YamlDocument
@@ -37,12 +39,28 @@ def parse_component(text: str | bytes, *, subject: str = "definition") -> Compon
     A definition that loaded once is taken from the cache next time (keyed by its bytes, the
     format's schema and this code), so a start does not pay for the checks again.
     """
-    from zhipu_connector.cache import cached
-    from zhipu_connector.resources import data_path
-
     raw = text.encode("utf-8") if isinstance(text, str) else text
     material = raw + b"\0" + data_path(f"schemas/{SCHEMA_NAME}").read_bytes()
-    return cached("component", material, lambda: _parse(raw, subject))
+    return cached("component", material, lambda: _parse(raw, subject), dump=_dump, load=_load)
+
+
+def _dump(component: Component) -> dict[str, Any]:
+    """A checked component as the cache stores it: its fields and its derived schemas, as JSON."""
+    return {"component": dump_model(component), "schemas": component.derived_schemas()}
+
+
+def _load(data: Any) -> Component:
+    """The component a cache entry holds, every field type-checked (`EntryError` if it is not one)."""
+    if not isinstance(data, dict) or set(data) != {"component", "schemas"}:
+        raise EntryError("not a stored component")
+    component = rebuild(Component, data["component"])
+    schemas = json_data(data["schemas"])
+    if not isinstance(schemas, dict) or set(schemas) != {"actions", "connections"}:
+        raise EntryError("not a component's derived schemas")
+    if set(schemas["actions"]) != set(component.action_names):
+        raise EntryError("schemas of other actions")
+    component._schemas = schemas
+    return component
 
 
 def _parse(text: str | bytes, subject: str) -> Component:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 from collections.abc import Iterable
+from typing import Any
 
 import pluggy
 
+from zhipu_connector.cache import EntryError, cached, distributions_stamp
 from zhipu_connector.host import hookspecs
 from zhipu_connector.host.errors import PluginError
 
@@ -70,25 +71,24 @@ def installed_entry_points() -> list[tuple[str, str, str | None]]:
     """`(name, module:attribute, distribution)` of every entry point in our group.
 
     Scanning every installed distribution's metadata takes ~10 ms, so the answer is cached
-    under the names and modification times of the distributions' metadata folders found on
-    `sys.path`: installing, upgrading, reinstalling or removing one changes the key.
+    (as data) under the installed distributions (`cache.distributions_stamp`): installing,
+    upgrading, reinstalling or removing one changes the key.
     """
-    from zhipu_connector.cache import cached
-
-    return cached("entry-points", _distributions_stamp().encode(), _scan_entry_points)
+    return cached("entry-points", distributions_stamp().encode(), _scan_entry_points, dump=list, load=_entry_points)
 
 
-def _distributions_stamp() -> str:
-    stamps = []
-    for entry in sys.path:
-        try:
-            with os.scandir(entry or ".") as listing:
-                for item in listing:
-                    if item.name.endswith((".dist-info", ".egg-info", ".egg-link")):
-                        stamps.append(f"{entry}/{item.name}:{item.stat().st_mtime_ns}")
-        except OSError:
-            continue
-    return "\n".join(stamps)
+def _entry_points(data: Any) -> list[tuple[str, str, str | None]]:
+    """A stored scan, each row checked to be `[name, target, distribution or null]`."""
+    if not isinstance(data, list):
+        raise EntryError("not a list of entry points")
+    rows = []
+    for row in data:
+        if not (isinstance(row, list) and len(row) == 3 and all(isinstance(part, str) for part in row[:2])):
+            raise EntryError("not an entry point")
+        if not (row[2] is None or isinstance(row[2], str)):
+            raise EntryError("not a distribution name")
+        rows.append((row[0], row[1], row[2]))
+    return rows
 
 
 def _scan_entry_points() -> list[tuple[str, str, str | None]]:

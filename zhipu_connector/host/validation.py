@@ -47,28 +47,14 @@ class CompiledSchema:
 
 
 def _compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
-    """fastjsonschema's generated checker; the generated code is cached by the schema's text.
+    """fastjsonschema's generated checker, compiled in this process (generated code is never stored).
 
     fastjsonschema speaks draft 7, and the derived schemas use only keywords draft 7 shares.
     Formats stay annotations, as in draft 2020-12 (jsonschema does not assert them either).
     """
-    import json
-    import marshal
+    import fastjsonschema
 
-    from zhipu_connector.cache import cached
-
-    draft7 = {**schema, "$schema": _DRAFT7}
-
-    def generate() -> bytes:
-        import fastjsonschema
-
-        source = fastjsonschema.compile_to_code(draft7, use_formats=False, use_default=False)
-        return marshal.dumps(compile(source, "<validator>", "exec"))
-
-    text = json.dumps(draft7, sort_keys=True, separators=(",", ":"))
-    namespace: dict[str, Any] = {}
-    exec(marshal.loads(cached("validator", text.encode(), generate)), namespace)
-    return namespace["validate"]
+    return fastjsonschema.compile({**schema, "$schema": _DRAFT7}, use_formats=False, use_default=False)
 
 
 def _describe(error: Any, root: dict[str, Any]) -> Problem:
