@@ -18,15 +18,9 @@ from typing import Any
 
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import InputValidationError, Problem
+from zhipu_connector.placeholders import PLACEHOLDER
 from zhipu_connector.values import as_text, kind_of
 
-_PATH = r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+|\[[0-9]+\])*"
-_PLACEHOLDER = re.compile(
-    rf"\$\$\{{(?P<dollar_literal>{_PATH})\}}"
-    rf"|\{{\{{(?P<brace_literal>{_PATH})\}}\}}"
-    rf"|\$\{{(?P<dollar>{_PATH})\}}"
-    rf"|\{{(?P<brace>{_PATH})\}}"
-)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _STEP = re.compile(r"\.([A-Za-z0-9_-]+)|\[([0-9]+)\]")
 
@@ -47,7 +41,7 @@ def render_template(template: str, values: Mapping[str, Any]) -> str:
             return ""
         return as_text(value)
 
-    text = _PLACEHOLDER.sub(replace, template)
+    text = PLACEHOLDER.sub(replace, template)
     if problems:
         raise InputValidationError(problems, subject="core.textTemplate")
     return text

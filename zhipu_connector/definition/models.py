@@ -70,6 +70,8 @@ class Option(_Model):
     label: str
     value: str | bool | int | float
     description: str | None = None
+    available_with: dict[str, tuple[str | bool | int | float, ...]] | None = None
+    """Connection property → the values with which this option is served (`availableWith`)."""
 
 
 class Property(_Model):
@@ -87,6 +89,8 @@ class Property(_Model):
     advanced_option: bool = False
     hidden: bool = False
     secret: bool = False
+    template: bool = False
+    """A template in the host's placeholder grammar: text inserted by references is escaped."""
     environment: str | None = None
     allow_custom_value: bool = False
     options: tuple[Option, ...] | None = None
@@ -125,6 +129,13 @@ class Property(_Model):
         raise KeyError(name)
 
 
+class OutputCase(_Model):
+    """An output the action returns instead of its default one when `condition` holds on the inputs."""
+
+    condition: str
+    output: Property
+
+
 class Action(_Model):
     name: str
     title: str
@@ -133,6 +144,7 @@ class Action(_Model):
     deprecated: bool = False
     properties: tuple[Property, ...] = ()
     output: Property
+    output_when: tuple[OutputCase, ...] = ()
     sample_output: Any = None
 
     _named_properties = field_validator("properties", mode="before")(_named)

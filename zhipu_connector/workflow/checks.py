@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from zhipu_connector.host.connection import Connection
@@ -22,7 +23,7 @@ from zhipu_connector.host.errors import ConnectionValidationError, Problem, Unkn
 from zhipu_connector.host.host import Host
 from zhipu_connector.host.registry import BoundAction
 from zhipu_connector.workflow.errors import WorkflowError
-from zhipu_connector.workflow.locations import from_dotted, location
+from zhipu_connector.workflow.locations import location, parts_of
 from zhipu_connector.workflow.model import TaskType, Workflow, WorkflowInput, WorkflowOutput, WorkflowTask
 from zhipu_connector.workflow.references import (
     Interpolation,
@@ -47,6 +48,11 @@ class PlannedTask:
     bound: BoundAction
     parameters: dict[str, Any]
 
+    @cached_property
+    def templates(self) -> frozenset[str]:
+        """The action's properties declared `template: true`: references insert text literally there."""
+        return frozenset(prop.name for prop in self.bound.action.properties if prop.template)
+
 
 @dataclass
 class Plan:
@@ -65,6 +71,32 @@ class Plan:
 def check_workflow(host: Host, workflow: Workflow) -> list[Problem]:
     """Every problem of the workflow itself (not of the inputs or connections a run is given)."""
     return _Analysis(host, workflow).run()[2]
+
+
+def template_notes(host: Host, workflow: Workflow) -> list[Problem]:
+    """A note for each reference into a template property: its text goes in literally.
+
+    Not a problem — the workflow runs — but a user who wrote `template: "Hi ${ask_1}"` may
+    expect the answer's own `{placeholders}` to be filled; they are not, by design.
+    """
+    tasks, _, _ = _Analysis(host, workflow).run()
+    notes = []
+    for planned in tasks:
+        for key in sorted(planned.templates & planned.parameters.keys()):
+            for path, found in references_in(planned.parameters[key], (key,)):
+                shown = ", ".join(str(reference) for reference in _references_of(found))
+                notes.append(
+                    Problem(
+                        location(["tasks", planned.task.index, "parameters", *path]),
+                        f"{shown} is inserted into a template as literal text: placeholders in it are not "
+                        "filled in; to fill one from it, pass it in the template's values instead",
+                    )
+                )
+    return notes
+
+
+def _references_of(found: Reference | Interpolation) -> tuple[Reference, ...]:
+    return (found,) if isinstance(found, Reference) else found.references
 
 
 def plan_workflow(
@@ -224,7 +256,10 @@ class _Analysis:
                 )
                 return None
             bound = self.bound.get(root)
-            return bound.output_schema if bound is not None else None
+            if bound is None:
+                return None
+            # an action whose output depends on its inputs: judged by the task's literal parameters
+            return bound.output_for(self.workflow.tasks[index].parameters)[0]
         if root in self.workflow.trigger_names:
             self.report(
                 where,
@@ -247,11 +282,14 @@ class _Analysis:
         values = _with_placeholders(compiled)
         if bound.inputs.is_valid(values):
             return
-        covered = {".".join(map(str, path)) for path in reference_paths}
+        covered = {location(path) for path in reference_paths}
         for problem in bound.inputs.problems(values):
-            if any(problem.location == place or problem.location.startswith(place + ".") for place in covered):
+            if any(
+                problem.location == place or problem.location.startswith((place + ".", place + "["))
+                for place in covered
+            ):
                 continue  # the referenced value is checked by type below, and again when the task runs
-            parts = from_dotted(problem.location)
+            parts = parts_of(problem.location)
             message = problem.message.replace(repr(_PLACEHOLDER), "a reference")
             if parts and isinstance(parts[-1], int) and message.startswith(f"{parts[-1]}: "):
                 message = message[len(f"{parts[-1]}: ") :]  # an array item has no label of its own

@@ -1,4 +1,4 @@
-"""The `workflow`, `batch` and `demo` commands (imported only when one of them is chosen)."""
+"""The `workflow` and `batch` commands (imported only when one of them is chosen)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ from zhipu_connector.cli import (
     collect_inputs,
     configure_logging,
     connection_values,
+    connections_by_component,
     print_json,
     report_error,
-    split_action,
 )
 
 
-def _show_core_log() -> None:
+def show_core_log() -> None:
     """The core logger action's messages are meant to be seen: show them from INFO up."""
     from zhipu_connector.core.logger import LOGGER_NAME
 
@@ -52,7 +52,7 @@ def workflow_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("file", help="workflow file (.yaml, .yml or .json)")
     add_input_arguments(run)
     run.add_argument("--output", metavar="FILE", help="write the results JSON to FILE instead of stdout")
-    add_connection_arguments(run)
+    add_connection_arguments(run, several_components=True)
     run.add_argument(
         "--connections",
         metavar="FILE",
@@ -62,7 +62,7 @@ def workflow_arguments(parser: argparse.ArgumentParser) -> None:
 
 def workflow_command(args: argparse.Namespace) -> int:
     from zhipu_connector.host.host import default_host
-    from zhipu_connector.workflow.checks import check_workflow
+    from zhipu_connector.workflow.checks import check_workflow, template_notes
     from zhipu_connector.workflow.errors import WorkflowError
     from zhipu_connector.workflow.model import load_workflow
 
@@ -72,9 +72,11 @@ def workflow_command(args: argparse.Namespace) -> int:
         problems = check_workflow(host, workflow)
         if problems:
             raise WorkflowError(problems, subject=workflow.source)
+        for note in template_notes(host, workflow):
+            print(f"note: {note}", file=sys.stderr)
         print(f"ok: {workflow.title}: {len(workflow.tasks)} task(s), {len(workflow.inputs)} input(s)")
         return 0
-    _show_core_log()
+    show_core_log()
     inputs = workflow_inputs(args, workflow)
     connections = workflow_connections(args, host, workflow)
     return _run_and_report(host, workflow, inputs, connections, args.output)
@@ -143,8 +145,8 @@ def workflow_inputs(args: argparse.Namespace, workflow: Any) -> dict[str, Any]:
 def workflow_connections(args: argparse.Namespace, host: Any, workflow: Any) -> dict[str, Any]:
     """Connection values for each component the workflow uses that needs one.
 
-    The connection options (`--token`, `--base-url`, `--jwt`, `-c`) apply to each such
-    component, on top of its entry in `--connections FILE`.
+    Each component gets the environment variables its own definition names, then its entry in
+    `--connections FILE`, then the `-c` options meant for it (`-c zhipu.token=...`).
     """
     from zhipu_connector.host.errors import ConnectorError
 
@@ -163,19 +165,16 @@ def workflow_connections(args: argparse.Namespace, host: Any, workflow: Any) -> 
             raise ConnectionValidationError(
                 [Problem("--connections", "must be an object of objects: {component: {key: value}}")]
             )
-    connections: dict[str, Any] = {}
+    components: dict[str, Any] = {}
     for task in workflow.tasks:
         task_type = task.task_type
-        if task_type is None or task_type.component in connections:
+        if task_type is None or task_type.component in components:
             continue
         try:
-            component = host.component(task_type.component)
+            components[task_type.component] = host.component(task_type.component)
         except ConnectorError:
             continue  # reported by the checks
-        if component.connection is None:
-            continue
-        connections[component.name] = {**from_file.get(component.name, {}), **connection_values(args, component)}
-    return connections
+    return connections_by_component(args, [c for c in components.values() if c.connection is not None], given=from_file)
 
 
 class TaskPrinter:
@@ -236,10 +235,9 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--concurrency",
-        type=int,
         default=DEFAULT_CONCURRENCY,
-        metavar="N",
-        help=f"rows in flight at once (default {DEFAULT_CONCURRENCY})",
+        metavar="auto|N",
+        help=f"rows in flight at once; auto finds the account's limit (default {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument("--retry-errors", action="store_true", help="run again the rows whose result is an error")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
@@ -252,8 +250,8 @@ def batch_command(args: argparse.Namespace) -> int:
     from zhipu_connector.workflow.progress import make_progress
 
     configure_logging()
-    component, action = split_action(args.action)
     host = default_host()
+    component, action = host.resolve_action(args.action)
     bound = host.action(component, action)
     connection = (
         host.connection(component, connection_values(args, bound.component)) if bound.connections.required else None
@@ -287,26 +285,3 @@ def batch_command(args: argparse.Namespace) -> int:
         number = stop.signal_number or signal.SIGINT
         return EXIT_INTERRUPTED if number == signal.SIGINT else 128 + int(number)
     return EXIT_FAILED if summary.failed else 0
-
-
-# ---------------------------------------------------------------- demo
-
-
-def demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--output-dir", metavar="DIR", help="where the workflows save files (default: a new temporary directory)"
-    )
-    parser.add_argument(
-        "--workflow",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="run only this example (file name, with or without extension); repeatable",
-    )
-
-
-def demo_command(args: argparse.Namespace) -> int:
-    from zhipu_connector.workflow.demo import run_demo
-
-    _show_core_log()
-    return run_demo(output_dir=args.output_dir, only=args.workflow, stream=sys.stdout)

@@ -15,10 +15,11 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from zhipu_connector.placeholders import escape_placeholders
 from zhipu_connector.values import as_text, kind_of
 from zhipu_connector.workflow.errors import ReferenceResolutionError
 
@@ -248,17 +249,39 @@ def lookup(scope: Scope, reference: Reference) -> Any:
     return current
 
 
-def resolve(compiled: Any, scope: Scope) -> Any:
-    """The plain value of a compiled tree; an absent optional input leaves its key or item out."""
+def resolve_parameters(
+    compiled: dict[str, Any], scope: Scope, templates: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """A task's parameters resolved; the text references insert into a template stays literal.
+
+    `templates` names the action's properties declared `template: true`. What a reference puts
+    into one of them is escaped by the placeholder grammar, so a model's answer that contains
+    `{secret}` is shown as written, never filled in from the template's values.
+    """
+    resolved = {
+        key: resolve(item, scope, literal=escape_placeholders if key in templates else None)
+        for key, item in compiled.items()
+    }
+    return {key: item for key, item in resolved.items() if item is not ABSENT}
+
+
+def resolve(compiled: Any, scope: Scope, *, literal: Callable[[str], str] | None = None) -> Any:
+    """The plain value of a compiled tree; an absent optional input leaves its key or item out.
+
+    `literal`, when given, is applied to each string a reference inserts (see `resolve_parameters`).
+    """
     if isinstance(compiled, Reference):
         value = lookup(scope, compiled)
+        if literal is not None and isinstance(value, str):
+            return literal(value)
         return value if value is ABSENT else copy.deepcopy(value)
     if isinstance(compiled, Interpolation):
         pieces = []
         for part in compiled.parts:
             if isinstance(part, Reference):
                 value = lookup(scope, part)
-                pieces.append("" if value is ABSENT else as_text(value))
+                text = "" if value is ABSENT else as_text(value)
+                pieces.append(literal(text) if literal is not None else text)
             else:
                 pieces.append(part)
         return "".join(pieces)

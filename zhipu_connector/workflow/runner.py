@@ -26,7 +26,7 @@ from zhipu_connector.workflow.checks import Plan, PlannedTask, plan_workflow
 from zhipu_connector.workflow.errors import ReferenceResolutionError, WorkflowRunError
 from zhipu_connector.workflow.locations import location
 from zhipu_connector.workflow.model import Workflow, WorkflowTask
-from zhipu_connector.workflow.references import resolve
+from zhipu_connector.workflow.references import resolve, resolve_parameters
 
 EventKind = Literal["start", "finish", "retry", "fail"]
 
@@ -177,7 +177,7 @@ class _Run:
     def parameters(self, planned: PlannedTask) -> dict[str, Any]:
         """The task's parameters with every reference replaced by its value."""
         try:
-            return resolve(planned.parameters, self.plan.scope(self.outputs))
+            return resolve_parameters(planned.parameters, self.plan.scope(self.outputs), planned.templates)
         except ReferenceResolutionError as error:
             where = location(["tasks", planned.task.index, "parameters"])
             raise self.failed(planned, ReferenceResolutionError(f"{where}: {error}")) from None
