@@ -97,7 +97,7 @@ def test_a_connection_test_is_declared_with_a_description():
 @pytest.mark.parametrize(
     "test, message",
     [
-        ({}, "'description' is missing"),
+        ({}, "description is required"),
         ({"description": "x", "timeout": 0}, "timeout"),
         ({"description": "x", "retries": 2}, "retries"),
     ],

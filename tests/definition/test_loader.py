@@ -76,7 +76,7 @@ def test_a_minimal_definition_loads():
 @pytest.mark.parametrize(
     "fields, expected",
     [
-        ({"type": "STRING", "bogus": 1}, "actions.act.properties.p: unknown key 'bogus'"),
+        ({"type": "STRING", "bogus": 1}, "actions.act.properties.p.bogus: unknown key 'bogus'"),
         ({"type": "STRANG"}, "actions.act.properties.p.type: unknown type 'STRANG' (known: STRING"),
         (
             {"type": "STRING", "controlType": "SLIDER"},
@@ -185,7 +185,7 @@ def test_locations_carry_line_numbers():
 def test_missing_top_level_keys_and_wrong_types():
     problems = problems_of({"name": "Bad Name", "version": "one", "actions": {}})
     text = "\n".join(problems)
-    assert "title' is missing" in text
+    assert "title: title is required" in text
     assert "name: 'Bad Name' does not match" in text
     assert "version: 'one' is not of type 'integer'" in text
     assert "actions: {} should be non-empty" in text

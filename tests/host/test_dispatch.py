@@ -75,10 +75,28 @@ def test_connection_problems_are_reported_and_the_secret_is_not(echo_host):
     with pytest.raises(ConnectionValidationError) as caught:
         run(echo_host, {"text": "x"}, connection={"apiKey": 12345678, "region": "mars"})
     text = str(caught.value)
-    assert "apiKey: API key: 12345678 is not of type 'string'" in text
+    assert "apiKey: API key: the value is not of type 'string' (the value is not shown: it is secret)" in text
+    assert "12345678" not in text
     assert "region: Region: 'mars' is not one of ['eu', 'asia']" in text
     with pytest.raises(ConnectionValidationError, match="apiKey: API key is required"):
         run(echo_host, {"text": "x"}, connection={"region": "eu"})
+
+
+@pytest.mark.parametrize(
+    "secret", [["abc.mysecretkey123"], {"k": "abc.mysecretkey123"}, 123456789, True, ["abc", "mysecretkey123"]]
+)
+def test_a_secret_of_any_type_is_never_quoted(echo_host, secret):
+    """`-c 'token=["abc.mysecretkey123"]'` was quoted verbatim: `['abc.mysecretkey123'] is not of type 'string'`."""
+    with pytest.raises(ConnectionValidationError) as caught:
+        echo_host.connection("echo", {"apiKey": secret})
+    shown = str(caught.value) + repr(caught.value.to_dict())
+    assert "mysecretkey123" not in shown and "123456789" not in shown
+    assert caught.value.problems[0].location == "apiKey"
+
+
+def test_a_list_as_the_connection_is_a_connection_error(echo_host):
+    with pytest.raises(ConnectionValidationError, match="the connection must be an object, not list"):
+        echo_host.run_action("echo", "shout", {"text": "x"}, ["apiKey", KEY])
 
 
 def test_a_rejected_secret_is_masked_in_the_error(echo_host):

@@ -103,7 +103,7 @@ tasks:
             "unknown key 'colour' (known: name, label, description, type, parameters, maxRetries, metadata, clusterElements) (line 10)",
         ),
         ("tasks[0].type", "'zhipu/ask' is not of the form component/vVERSION/action (e.g. zhipu/v1/ask) (line 9)"),
-        ("tasks[1].name", "is required (line 11)"),
+        ("tasks[1].name", "name is required (line 11)"),
         ("tasks[2].clusterElements", "cluster elements are not supported; leave it empty (line 14)"),
         ("tasks[2].maxRetries", "-1 is less than the minimum of 0 (line 15)"),
     }
@@ -113,7 +113,7 @@ tasks:
 def test_a_workflow_needs_tasks():
     with pytest.raises(WorkflowError) as caught:
         parse_workflow("label: nothing to do\n")
-    assert [(p.location, p.message) for p in caught.value.problems] == [("tasks", "is required (line 1)")]
+    assert [(p.location, p.message) for p in caught.value.problems] == [("tasks", "tasks is required (line 1)")]
 
 
 @pytest.mark.parametrize(

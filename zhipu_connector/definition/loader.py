@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zhipu_connector.cache import EntryError, cached, json_data
+from zhipu_connector.definition.locations import location as _location
 from zhipu_connector.definition.models import Component
 from zhipu_connector.definition.rebuild import dump_model, rebuild
 from zhipu_connector.definition.sources import MAX_BYTES, SourceError, read_source
@@ -91,9 +92,10 @@ def _parse(text: str | bytes, subject: str) -> Component:
 
 @lru_cache(maxsize=1)
 def _validator() -> Any:
-    from jsonschema import Draft202012Validator
+    from zhipu_connector.definition.schema_errors import validator_class
 
-    return Draft202012Validator(load_schema(SCHEMA_NAME), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    cls = validator_class()
+    return cls(load_schema(SCHEMA_NAME), format_checker=cls.FORMAT_CHECKER)
 
 
 def schema_problems(document: YamlDocument) -> list[Problem]:
@@ -104,17 +106,13 @@ def schema_problems(document: YamlDocument) -> list[Problem]:
 
 
 def _describe(error: Any, root: Any) -> Problem | None:
-    """A jsonschema error as a `Problem`, rephrased where its own words are obscure."""
+    """A jsonschema error as a `Problem`: the format's own cases here, the rest by `describe`."""
+    from zhipu_connector.definition.schema_errors import describe
+
     path = [str(part) for part in error.absolute_path]
-    location = ".".join(path)
+    location = _location(error.absolute_path)
     parent = _parent_of(root, list(error.absolute_path))
     kind = parent.get("type") if isinstance(parent, dict) else None
-    if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        known = ", ".join(error.schema.get("properties", {}))
-        return Problem(
-            location, f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} (known: {known})"
-        )
     if error.validator is None and error.schema is False:  # a field the property type does not have
         return _not_applicable(error, root, location)
     if error.validator == "enum" and path and path[-1] in ("controlType", "type"):
@@ -131,11 +129,9 @@ def _describe(error: Any, root: Any) -> Problem | None:
         )
     if error.validator == "required" and "options" in error.validator_value:
         return Problem(location, f"a {error.instance.get('controlType')} control needs options")
-    if error.validator == "required":
-        return Problem(location, error.message.replace("is a required property", "is missing"))
     if error.validator == "propertyNames":
         return Problem(location, f"{error.instance!r} is not a valid key: {error.message}")
-    return Problem(location, error.message)
+    return describe(error, load_schema(SCHEMA_NAME))
 
 
 def _not_applicable(error: Any, root: Any, location: str) -> Problem:

@@ -74,10 +74,14 @@ class ConnectionFactory:
                 subject=self.component.name,
             )
         auth, schema = self._auths[name]
+        if values is not None and not isinstance(values, Mapping):
+            raise ConnectionValidationError(
+                [Problem("", f"the connection must be an object, not {type(values).__name__}")],
+                subject=self.component.name,
+            )
         plain = {k: (v.reveal() if isinstance(v, Secret) else v) for k, v in (values or {}).items()}
-        if not schema.is_valid(plain):
-            problems = [Problem(p.location, _masked(p.message, plain, auth)) for p in schema.problems(plain)]
-            raise ConnectionValidationError(problems, subject=self.component.name)
+        if not schema.is_valid(plain):  # the describer never quotes a secret's value (`writeOnly`)
+            raise ConnectionValidationError(schema.problems(plain), subject=self.component.name)
         result: dict[str, Any] = {}
         for prop in auth.properties:
             value = plain.get(prop.name, prop.default_value)
@@ -85,15 +89,6 @@ class ConnectionFactory:
                 continue
             result[prop.name] = Secret(value) if prop.secret else value
         return Connection(name, result)
-
-
-def _masked(message: str, values: Mapping[str, Any], auth: Authorization) -> str:
-    """Keep a rejected secret out of the message that reports it."""
-    for prop in auth.properties:
-        value = values.get(prop.name)
-        if prop.secret and isinstance(value, str) and value:
-            message = message.replace(repr(value), MASK).replace(value, MASK)
-    return message
 
 
 def _hashable(value: Any) -> Any:

@@ -3,17 +3,20 @@
 Dispatch sits on a hot path (a batch makes thousands of calls), and a `jsonschema` check costs
 more than the HTTP call it guards. So each schema is compiled once into Python code by
 `fastjsonschema` and valid values pass through that alone; only a value it rejects is handed
-to `jsonschema`, which reports every problem with its location. The tests prove that both
-accept and reject exactly the same values.
+to `jsonschema`, which reports every problem with its location. Both read `pattern` alike
+(`definition.schema_errors`), and the tests prove that both accept and reject exactly the same
+values. Beyond the schema, a value must be plain JSON: no NaN or infinity, no integer too long
+to print, no nesting past `plain_json.MAX_DEPTH`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
-from zhipu_connector.host.errors import Problem
+from zhipu_connector.definition.plain_json import value_problems
+from zhipu_connector.definition.schema_errors import describe_all, validator_class
+from zhipu_connector.errors import Problem
 
 _DRAFT7 = "http://json-schema.org/draft-07/schema#"
 
@@ -27,6 +30,7 @@ class CompiledSchema:
         self._full: Any = None
 
     def is_valid(self, value: Any) -> bool:
+        """Whether `value` is valid: the schema holds and it is plain JSON (`plain_json.value_problems`)."""
         fast = self._fast
         if fast is None:  # a start registers every action; only those that run pay for this
             fast = self._fast = _compile(self.schema)
@@ -34,16 +38,19 @@ class CompiledSchema:
             fast(value)
         except Exception:  # fastjsonschema's own JsonSchemaValueException, or a type error it hit
             return False
-        return True
+        return not value_problems(value)
 
     def problems(self, value: Any) -> list[Problem]:
-        """Every problem with `value`, each at its dotted location and naming the field's label."""
+        """Every problem with `value`, each at its location and naming the field's label; never none."""
+        found = value_problems(value)
+        if any(problem.message.startswith("nested deeper") for problem in found):
+            return found  # jsonschema would recurse as deep as the value does
         if self._full is None:
-            from jsonschema import Draft202012Validator
-
-            self._full = Draft202012Validator(self.schema)
-        errors = sorted(self._full.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
-        return [_describe(error, self.schema) for error in errors]
+            self._full = validator_class()(self.schema)
+        problems = found + describe_all(self._full.iter_errors(value), self.schema)
+        if not problems:  # the two validators disagree: say so rather than report nothing
+            problems = [Problem("", "refused by the compiled validator although no rule is broken (a bug: report it)")]
+        return problems
 
 
 def _compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
@@ -55,46 +62,3 @@ def _compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
     import fastjsonschema
 
     return fastjsonschema.compile({**schema, "$schema": _DRAFT7}, use_formats=False, use_default=False)
-
-
-def _describe(error: Any, root: dict[str, Any]) -> Problem:
-    location = ".".join(str(part) for part in error.absolute_path)
-    if error.validator == "required":
-        missing = _quoted(error.message)
-        holder = _schema_at(root, list(error.absolute_path))  # `then: {required}` has no titles
-        child = holder.get("properties", {}).get(missing, {})
-        where = f"{location}.{missing}" if location else missing
-        return Problem(where, f"{_label(child, missing)} is required")
-    if error.validator == "additionalProperties":
-        known = ", ".join(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        where = f"{location}.{extra[0]}" if location else extra[0]
-        noun = "unknown keys" if len(extra) > 1 else "unknown key"
-        return Problem(where, f"{noun} {', '.join(map(repr, extra))} (known: {known})")
-    if error.validator == "enum":
-        return Problem(
-            location, f"{_label(error.schema, location)}: {error.instance!r} is not one of {error.validator_value!r}"
-        )
-    return Problem(location, f"{_label(error.schema, location)}: {error.message}")
-
-
-def _schema_at(schema: dict[str, Any], path: list[Any]) -> dict[str, Any]:
-    """The subschema that describes the value at `path` (through properties and items)."""
-    for part in path:
-        if isinstance(part, int):
-            schema = schema.get("items", {})
-        else:
-            schema = schema.get("properties", {}).get(part, {})
-        if not isinstance(schema, dict):
-            return {}
-    return schema
-
-
-def _label(schema: Any, fallback: str) -> str:
-    title = schema.get("title") if isinstance(schema, dict) else None
-    return str(title or fallback.rpartition(".")[2] or "value")
-
-
-def _quoted(message: str) -> str:
-    match = re.match(r"'(.*)' is a required property", message)
-    return match.group(1) if match else message

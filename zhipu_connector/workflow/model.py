@@ -8,19 +8,20 @@ Whether the tasks make sense together (known actions, parameters, references) is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from zhipu_connector.definition.plain_json import JsonValueError, read_json
+from zhipu_connector.definition.schema_errors import describe, validator_class
 from zhipu_connector.definition.sources import SourceError, read_source
 from zhipu_connector.definition.yaml_source import MAX_BYTES, YamlDocument, YamlError, read_yaml
 from zhipu_connector.host.errors import Problem
 from zhipu_connector.resources import load_schema
 from zhipu_connector.workflow.errors import WorkflowError
-from zhipu_connector.workflow.locations import location, parts_of, yaml_path
+from zhipu_connector.workflow.locations import location
 
 SCHEMA_NAME = "workflow.schema.json"
 
@@ -119,7 +120,7 @@ class Workflow:
     def line_of(self, parts: list[str | int]) -> int | None:
         """The line of a place in the file (or of the nearest enclosing place); None for JSON."""
         document = YamlDocument(None, dict(self.lines))
-        return document.line_of(yaml_path(parts))
+        return document.line_of(location(parts))
 
 
 def load_workflow(path: str | Path) -> Workflow:
@@ -167,11 +168,9 @@ def _read_json(text: str, subject: str) -> YamlDocument:
         return result
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs)
-    except json.JSONDecodeError as error:
-        raise WorkflowError(
-            [Problem("", f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")], subject=subject
-        ) from None
+        data = read_json(text, object_pairs_hook=pairs)
+    except JsonValueError as error:
+        raise WorkflowError(error.problems, subject=subject) from None
     if duplicates:
         raise WorkflowError([Problem("", f"duplicate key {key!r}") for key in duplicates], subject=subject)
     return YamlDocument(data)
@@ -179,9 +178,7 @@ def _read_json(text: str, subject: str) -> YamlDocument:
 
 @lru_cache(maxsize=1)
 def _validator() -> Any:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(load_schema(SCHEMA_NAME))
+    return validator_class()(load_schema(SCHEMA_NAME))
 
 
 def schema_problems(data: Any) -> list[Problem]:
@@ -191,19 +188,10 @@ def schema_problems(data: Any) -> list[Problem]:
 
 
 def _describe(error: Any) -> Problem:
+    """The workflow format's own cases; every other error is worded by the one describer."""
     parts = list(error.absolute_path)
     where = location(parts)
     field_name = parts[-1] if parts else ""
-    if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        known = ", ".join(error.schema.get("properties", {}))
-        return Problem(
-            location([*parts, extra[0]]),
-            f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} (known: {known})",
-        )
-    if error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return Problem(location([*parts, missing]), "is required")
     if field_name == "type" and error.validator == "pattern":
         return Problem(where, f"{error.instance!r} is not of the form component/vVERSION/action (e.g. zhipu/v1/ask)")
     if field_name == "name" and error.validator in ("pattern", "not"):
@@ -214,13 +202,13 @@ def _describe(error: Any) -> Problem:
         )
     if field_name == "clusterElements":
         return Problem(where, "cluster elements are not supported; leave it empty")
-    return Problem(where, error.message)
+    return describe(error, load_schema(SCHEMA_NAME))
 
 
 def _with_line(problem: Problem, document: YamlDocument) -> Problem:
     if not document.lines:
         return problem
-    line = document.line_of(yaml_path(parts_of(problem.location)))
+    line = document.line_of(problem.location)
     return Problem(problem.location, f"{problem.message} (line {line})") if line else problem
 
 
