@@ -26,23 +26,81 @@ _pattern: re.Pattern[str] | None = None
 
 
 def register_secret(value: str, *, transient: bool = False) -> None:
-    """Mask `value` in everything `scrub()` sees from now on.
+    """Mask `value`, and the forms a server may echo it in, in everything `scrub()` sees from now on.
 
+    Besides the value itself, its URL-encoded and JSON-escaped spellings are masked: a server
+    that quotes a rejected key back inside a URL or a JSON string must not reveal it either.
     `transient` marks a short-lived derived credential (a JWT renewed every few minutes): only
     the newest few are kept, so a long-running process does not mask an ever-growing list.
+    From the first secret on, every log record the process makes is masked too (`log_filter`).
     """
     global _pattern
     if len(value) < _MIN_SCRUB_LENGTH or value in _known or value in _transient:
         return
+    spellings = _spellings(value)
     with _lock:
-        if transient:
-            _transient[value] = None
-            while len(_transient) > _MAX_TRANSIENT:
-                del _transient[next(iter(_transient))]
-        else:
-            _known.add(value)
+        first = _pattern is None
+        for spelling in spellings:
+            if transient:
+                _transient[spelling] = None
+            else:
+                _known.add(spelling)
+        while len(_transient) > _MAX_TRANSIENT * 3:
+            del _transient[next(iter(_transient))]
         ordered = sorted((*_known, *_transient), key=len, reverse=True)  # a key before its halves
         _pattern = re.compile("|".join(map(re.escape, ordered)))
+    if first:
+        from zhipu_connector.host.log_filter import scrub_every_log_record
+
+        scrub_every_log_record()
+
+
+def _spellings(value: str) -> list[str]:
+    """`value` as written, URL-encoded (both ways) and JSON-escaped, without repeats."""
+    from json import dumps
+    from urllib.parse import quote, quote_plus
+
+    forms = [
+        value,
+        quote(value, safe=""),
+        quote_plus(value),
+        dumps(value)[1:-1],
+        dumps(value, ensure_ascii=False)[1:-1],
+    ]
+    return list(dict.fromkeys(forms))
+
+
+class StreamScrubber:
+    """Masks secrets in text that arrives in pieces, such as a streamed answer.
+
+    A secret split across two pieces would pass a piece-by-piece `scrub()`, so the tail that
+    could still be the start of a secret is held back until the next piece, or `flush()`.
+    """
+
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, piece: str) -> str:
+        """The part of the text so far that is safe to show now, masked."""
+        text = self._pending + piece
+        longest = max((len(secret) for secret in (*_known, *_transient)), default=0)
+        if longest <= 1:
+            self._pending = ""
+            return scrub(text)
+        cleaned = scrub(text)
+        keep = longest - 1  # a secret that starts in the last `keep` characters may not be complete yet
+        if len(cleaned) <= keep:
+            self._pending = cleaned
+            return ""
+        self._pending = cleaned[-keep:]
+        return cleaned[:-keep]
+
+    def flush(self) -> str:
+        """What was held back, masked: call it once the last piece has been fed."""
+        rest, self._pending = scrub(self._pending), ""
+        return rest
 
 
 def scrub(text: str) -> str:
