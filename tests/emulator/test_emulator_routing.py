@@ -13,7 +13,7 @@ from zhipu_connector.emulator import create_app
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("POST", "/api/paas/v4/embeddings"),
+        ("POST", "/api/paas/v4/no-such-api"),
         ("POST", "/api/paas/v4/chat/completions/"),
         ("POST", "/api/paas/v3/chat/completions"),
         ("GET", "/"),

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from .auth import Authenticator
 from .config import OFFICIAL_SDK_NULL_FIELDS, EmulatorConfig
+from .endpoints import VIDEO_PATH_PREFIX, Call, Endpoints, query_of
 from .errors import ApiError, api_not_found, bad_request, method_not_allowed
 from .faults import (
     ERROR_FAULTS,
@@ -50,7 +51,7 @@ _JSON = b"application/json; charset=utf-8"
 _SSE = b"text/event-stream; charset=utf-8"
 _PNG = b"image/png"
 _DONE = b"data: [DONE]\n\n"
-_WANTED_HEADERS = frozenset({b"authorization", b"host", FAULT_HEADER.encode(), SDK_HEADER.encode()})
+_WANTED_HEADERS = frozenset({b"authorization", b"host", b"content-type", FAULT_HEADER.encode(), SDK_HEADER.encode()})
 _CHUNKS_BEFORE_FAULT = 2
 
 
@@ -72,6 +73,8 @@ class EmulatorApp:
             CHAT_PATH: {"POST": self._chat},
             IMAGES_PATH: {"POST": self._generate_image},
         }
+        # Embeddings, tasks, the model list, files and batches (endpoints.py), per platform.
+        self._more = Endpoints(config, self._faults, self._images, self._batch_line, API_PREFIX)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -94,10 +97,17 @@ class EmulatorApp:
         if path.startswith(IMAGE_PATH_PREFIX):
             await self._download_image(path, method, send)
             return
-        handlers = self._routes.get(path)
+        if path.startswith(VIDEO_PATH_PREFIX):
+            await self._download_video(path, method, send)
+            return
+        handlers: Mapping[str, Callable[..., Awaitable[Any]]] | None = self._routes.get(path)
+        params: tuple[str, ...] | None = None
         if handlers is None:
-            raise api_not_found(path)
-        handler = handlers.get(method)
+            found = self._more.route(path)
+            if found is None:
+                raise api_not_found(path)
+            handlers, params = found
+        handler: Callable[..., Awaitable[Any]] | None = handlers.get(method)
         if handler is None:
             raise method_not_allowed(method, path, tuple(handlers))
         headers = _headers(scope)
@@ -108,9 +118,49 @@ class EmulatorApp:
         self._in_flight += 1
         try:
             raw = await _read_body(receive)
-            await handler(scope, headers, raw, parse_body(raw), send)
+            if params is None:
+                await handler(scope, headers, raw, parse_body(raw), send)
+            else:
+                call = Call(method, params, query_of(scope), headers, raw, _origin(scope, headers))
+                answer = await handler(call)
+                if answer.payload is not None:
+                    await _send_json(send, answer.payload, answer.fault)
+                else:
+                    await _send_whole(send, 200, answer.content_type, answer.content)
         finally:
             self._in_flight -= 1
+
+    async def _batch_line(self, url: str, body: dict[str, Any], origin: str) -> tuple[int, dict[str, Any]]:
+        """One batch line answered by the real-time handler of its `url` (`/v4/...`)."""
+        path = API_PREFIX + url.removeprefix("/v4")
+        raw = _dumps(body)
+        scheme, _, host = origin.partition("://")
+        headers = {"host": host}
+        sent: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            sent.append(message)
+
+        try:
+            handler = self._routes.get(path, {}).get("POST")
+            if handler is not None:
+                scope: Scope = {"type": "http", "scheme": scheme, "path": path, "method": "POST", "headers": []}
+                await handler(scope, headers, raw, parse_body(raw), capture)
+            else:
+                found = self._more.route(path)
+                if found is None or "POST" not in found[0]:
+                    raise api_not_found(path)
+                answer = await found[0]["POST"](Call("POST", found[1], {}, headers, raw, origin))
+                return 200, answer.payload or {}
+        except ApiError as error:
+            return error.status, json.loads(error.body())
+        except Exception:  # a shape fault (drop) cuts the reply: the line fails as a server error
+            return 500, {"error": {"code": "500", "message": "Internal server error"}}
+        text = b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
+        try:
+            return sent[0]["status"], json.loads(text)
+        except ValueError:  # the malformed fault
+            return 500, {"error": {"code": "500", "message": "Internal server error"}}
 
     # -- chat completions ------------------------------------------------------------------
 
@@ -209,6 +259,14 @@ class EmulatorApp:
             "content_filter": [{"role": "assistant", "level": 3}],
         }
         await _send_json(send, payload, name)
+
+    async def _download_video(self, path: str, method: str, send: Send) -> None:
+        if method not in ("GET", "HEAD"):
+            raise method_not_allowed(method, path, ("GET", "HEAD"))
+        mp4 = self._more.video_file(path)
+        if mp4 is None:
+            raise ApiError(404, "1222", f"No such video: {path}")
+        await _send_whole(send, 200, b"video/mp4", b"" if method == "HEAD" else mp4, (), len(mp4))
 
     async def _download_image(self, path: str, method: str, send: Send) -> None:
         if method not in ("GET", "HEAD"):

@@ -19,6 +19,8 @@ from .faults import FaultSpec, parse_fault
 API_KEY_ENV = "ZHIPUAI_API_KEY"
 API_KEY_SHAPE = re.compile(r"[^.\s]+\.[^.\s]+")
 
+PLATFORMS = ("mainland", "international")
+
 # 2025-01-01T00:00:00Z: a fixed `created`, so identical requests get byte-identical replies.
 DEFAULT_CREATED = 1_735_689_600
 
@@ -42,7 +44,8 @@ class EmulatorConfig:
     max_concurrent_requests: when set, API requests beyond this many in flight get 429/1302,
         as the platform limits concurrency per account.
     created: the `created` timestamp of every reply (fixed, for deterministic replies).
-    clock: wall clock in epoch seconds, used only to check JWT expiry.
+    clock: wall clock in epoch seconds: JWT expiry, and the progress of tasks and batches
+        (inject a fake clock to move them on without sleeping).
     stream_chunk_tokens: tokens per streamed content chunk.
     stream_chunk_delay: seconds to wait between streamed chunks (0 = as fast as possible).
     allow_null_fields: top-level fields for which `null` is accepted (treated as absent);
@@ -51,6 +54,10 @@ class EmulatorConfig:
         `OFFICIAL_SDK_NULL_FIELDS` as null, as that SDK does on every chat call.
     fault_memory: how many recent requests' `times=N` attempt counters are remembered.
     image_memory: how many generated images stay downloadable.
+    platform: which platform is emulated, `mainland` (open.bigmodel.cn) or `international`
+        (api.z.ai); an endpoint the platform lacks answers 404 there.
+    task_seconds: how long a video or async image task stays PROCESSING.
+    batch_seconds: how long a batch takes from creation to `completed`.
     """
 
     api_keys: frozenset[str] = frozenset()
@@ -66,6 +73,9 @@ class EmulatorConfig:
     allow_null_fields: frozenset[str] = frozenset()
     fault_memory: int = 10_000
     image_memory: int = 4_096
+    platform: str = "mainland"
+    task_seconds: float = 3.0
+    batch_seconds: float = 6.0
 
     def __post_init__(self) -> None:
         keys = frozenset(_strings(self.api_keys, "api_keys"))
@@ -82,7 +92,9 @@ class EmulatorConfig:
         _at_least(self.stream_chunk_tokens, 1, "stream_chunk_tokens")
         _at_least(self.fault_memory, 1, "fault_memory")
         _at_least(self.image_memory, 1, "image_memory")
-        for name in ("retry_after_seconds", "stream_chunk_delay"):
+        if self.platform not in PLATFORMS:
+            raise EmulatorConfigError(f"platform: must be one of {', '.join(PLATFORMS)}, got {self.platform!r}")
+        for name in ("retry_after_seconds", "stream_chunk_delay", "task_seconds", "batch_seconds"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, (int, float)) or value < 0):
                 raise EmulatorConfigError(f"{name}: must be a number >= 0, got {value!r}")

@@ -53,7 +53,12 @@ FINISH_FAULTS: dict[str, str] = {
 
 SHAPE_FAULTS = frozenset({"slow", "drop", "malformed", "stream_error"})
 
-FAULTS: frozenset[str] = frozenset(ERROR_FAULTS) | frozenset(FINISH_FAULTS) | SHAPE_FAULTS
+# Faults of long-running work: tasks.py applies the first to video / async image tasks,
+# batches.py the second to batches; chat and images refuse them when asked per request.
+TASK_FAULTS = frozenset({"task_fail", "task_stuck", "task_lost"})
+BATCH_FAULTS = frozenset({"batch_invalid", "batch_expired", "failed_lines"})
+
+FAULTS: frozenset[str] = frozenset(ERROR_FAULTS) | frozenset(FINISH_FAULTS) | SHAPE_FAULTS | TASK_FAULTS | BATCH_FAULTS
 
 DEFAULT_SECONDS: dict[str, float] = {"slow": 2.0, "retry_after": 1.0}
 MAX_SECONDS = 600.0
