@@ -357,3 +357,21 @@ def test_the_page_gets_the_same_messages_as_the_command_line(inputs, capsys):
     assert printed == f"error: {error['message']}\n"
     for problem in error["problems"]:
         assert f"  - {problem['location']}: {problem['message']}" in printed
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b'{"inputs": {"urgency": NaN}, "connection": {}}', "NaN is not a number JSON allows"),
+        (b'{"inputs": {"urgency": Infinity}, "connection": {}}', "Infinity is not a number JSON allows"),
+        (b'{"inputs": {"copies": ' + b"9" * 5000 + b"}}", "more than 4300 digits"),
+        (b'{"inputs": {"title": ' + b"[" * 50_000 + b"]" * 50_000 + b"}}", "nested deeper than"),
+    ],
+)
+@pytest.mark.parametrize("endpoint", ["validate", "run"])
+def test_non_finite_huge_or_deep_bodies_are_a_400_not_ok_nor_a_500(app, memo_calls, content, fragment, endpoint):
+    headers = {"content-type": "application/json"}
+    response = call(app, "POST", f"/api/{endpoint}/memo/compose", content=content, headers=headers)
+    assert response.status_code == 400
+    assert fragment in response.text
+    assert memo_calls == []

@@ -34,6 +34,10 @@ class JsonValueError(ValueError):
         super().__init__("; ".join(map(str, problems)))
 
 
+class JsonSyntaxError(JsonValueError):
+    """Text that is not JSON at all (as opposed to JSON holding what JSON should not)."""
+
+
 def value_problems(value: Any, *, max_depth: int = MAX_DEPTH) -> list[Problem]:
     """Where `value` holds what JSON cannot carry: NaN or infinity, a huge integer, deep nesting.
 
@@ -65,7 +69,7 @@ def read_json(text: str | bytes, **options: Any) -> Any:
     except JsonValueError:
         raise
     except json.JSONDecodeError as error:
-        raise JsonValueError(
+        raise JsonSyntaxError(
             [Problem("", f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")]
         ) from None
     except RecursionError:

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from zhipu_connector.definition.models import Component
+from zhipu_connector.definition.plain_json import JsonValueError, read_json
 from zhipu_connector.forms.html import page, static_text
 from zhipu_connector.forms.output import media_links
 from zhipu_connector.forms.rjsf import render_rjsf
@@ -293,13 +294,11 @@ def _errors_body(errors: list[dict[str, Any]]) -> bytes:
 
 def _parse_body(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw.decode("utf-8")) if raw else {}
+        body = read_json(raw.decode("utf-8")) if raw else {}
     except UnicodeDecodeError:
         raise RequestError(400, "the body is not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        raise RequestError(
-            400, f"the body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-        ) from None
+    except JsonValueError as error:
+        raise RequestError(400, f"the body is not accepted: {'; '.join(map(str, error.problems))}") from None
     if not isinstance(body, dict):
         raise RequestError(
             400, f"the body must be a JSON object with {', '.join(BODY_KEYS)}, not {type(body).__name__}"

@@ -43,11 +43,11 @@ class CompiledSchema:
     def problems(self, value: Any) -> list[Problem]:
         """Every problem with `value`, each at its location and naming the field's label; never none."""
         found = value_problems(value)
-        if any(problem.message.startswith("nested deeper") for problem in found):
-            return found  # jsonschema would recurse as deep as the value does
+        if found:  # what JSON cannot hold is the whole story (and jsonschema would recurse as deep)
+            return found
         if self._full is None:
             self._full = validator_class()(self.schema)
-        problems = found + describe_all(self._full.iter_errors(value), self.schema)
+        problems = describe_all(self._full.iter_errors(value), self.schema)
         if not problems:  # the two validators disagree: say so rather than report nothing
             problems = [Problem("", "refused by the compiled validator although no rule is broken (a bug: report it)")]
         return problems

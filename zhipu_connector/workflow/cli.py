@@ -23,6 +23,8 @@ from zhipu_connector.cli import (
     print_json,
     report_error,
 )
+from zhipu_connector.definition.locations import location, parts_of
+from zhipu_connector.definition.plain_json import JsonSyntaxError, JsonValueError, read_json
 
 
 def show_core_log() -> None:
@@ -129,9 +131,13 @@ def workflow_inputs(args: argparse.Namespace, workflow: Any) -> dict[str, Any]:
             inputs[name] = raw
             continue
         try:
-            inputs[name] = json.loads(raw)
-        except json.JSONDecodeError:
-            if item is None:
+            inputs[name] = read_json(raw)
+        except JsonValueError as error:
+            if not isinstance(error, JsonSyntaxError):
+                problems += [
+                    Problem(location(["inputs", name, *parts_of(p.location)]), p.message) for p in error.problems
+                ]
+            elif item is None:
                 inputs[name] = raw  # reported as an unknown input by the checks
             else:
                 problems.append(
