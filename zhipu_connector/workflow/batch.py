@@ -10,6 +10,10 @@ Flat memory: rows are read one line at a time and a row is read only when a slot
 `concurrency` is free, so at most `concurrency` rows (and their results) exist at once. What
 is remembered of the results file is one bit per row number.
 
+Concurrency `auto` (the default) keeps up to `AUTO_ROWS_IN_FLIGHT` rows going and leaves the
+number of calls in flight to the connector's own limiter: Zhipu's finds the account's limit by
+itself (docs/scaling.md). With a number, at most that many rows run at once, as before.
+
 Resuming: the results file is read first; rows it has a line for are skipped, a truncated last
 line (a process killed mid-write) is cut off, and with `retry_errors` the error lines are
 dropped so those rows run again.
@@ -30,7 +34,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
@@ -38,8 +42,11 @@ from zhipu_connector.host.errors import ActionCancelledError, ConnectorError, In
 from zhipu_connector.host.host import Host
 from zhipu_connector.host.secrets import scrub_value
 
-DEFAULT_CONCURRENCY = 8
-"""Zhipu limits requests in flight per account; 8 stays under the usual limits."""
+Concurrency = int | Literal["auto"]
+
+DEFAULT_CONCURRENCY: Concurrency = "auto"
+AUTO_ROWS_IN_FLIGHT = 256
+"""Rows in flight under `auto`: room above any account's limit the connector's limiter may find."""
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 """A rows line longer than this is reported as an error without being parsed."""
@@ -142,8 +149,13 @@ class DoneRows:
         return byte < len(self._bits) and bool(self._bits[byte] & (1 << bit))
 
 
-def read_done_rows(out_path: Path, *, retry_errors: bool = False) -> DoneRows:
-    """The rows the results file already has; repairs a truncated last line; drops errors if asked."""
+def read_done_rows(out_path: Path, *, retry_errors: bool = False, last_row: int | None = None) -> DoneRows:
+    """The rows the results file already has; repairs a truncated last line; drops errors if asked.
+
+    `last_row`, the rows file's line count, bounds the row numbers a result line may name: a
+    line naming row 10¹⁰ belongs to no run of this rows file, and must not make us allocate
+    for it.
+    """
     done = DoneRows()
     if not out_path.exists():
         return done
@@ -158,6 +170,11 @@ def read_done_rows(out_path: Path, *, retry_errors: bool = False) -> DoneRows:
             record = _result_record(line, out_path, number)
             if record is None:
                 continue
+            if last_row is not None and record["row"] > last_row:
+                raise BatchError(
+                    f"{out_path} line {number} is the result of row {record['row']}, but the rows file has "
+                    f"{last_row} line(s): it belongs to another run; choose another results file"
+                )
             if "error" in record:
                 error_lines += 1
                 if retry_errors:
@@ -166,6 +183,16 @@ def read_done_rows(out_path: Path, *, retry_errors: bool = False) -> DoneRows:
     if retry_errors and error_lines:
         _drop_error_lines(out_path)
     return done
+
+
+def _check_results_path(out_path: Path) -> None:
+    """Refuse, before any row runs (and is billed), a results path that cannot be written."""
+    if out_path.is_dir():
+        raise BatchError(f"the results file {out_path} is a directory; name a file, e.g. {out_path / 'results.jsonl'}")
+    if not out_path.parent.is_dir():
+        raise BatchError(f"cannot write the results file {out_path}: the directory {out_path.parent} does not exist")
+    if not os.access(out_path if out_path.exists() else out_path.parent, os.W_OK):
+        raise BatchError(f"cannot write the results file {out_path}: permission denied")
 
 
 def _result_record(line: bytes, out_path: Path, number: int) -> dict[str, Any] | None:
@@ -210,7 +237,8 @@ class ResultWriter:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
 
     def write(self, record: Mapping[str, Any]) -> None:
-        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        """Append one record as a whole line, registered secrets masked (an answer may quote a key)."""
+        data = (json.dumps(scrub_value(record), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         view = memoryview(data)
         while view:  # a regular file takes it all at once; the loop covers the rare short write
             written = os.write(self._fd, view)
@@ -229,6 +257,16 @@ def iter_rows(rows_path: Path) -> Iterator[tuple[int, bytes]]:
         for number, line in enumerate(file, start=1):
             if line.strip():
                 yield number, line
+
+
+def count_lines(rows_path: Path) -> int:
+    """The rows file's line count (a last line without a newline counts): its highest row number."""
+    lines, last = 0, b"\n"
+    with rows_path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
 
 
 def count_rows(rows_path: Path) -> int:
@@ -268,7 +306,7 @@ async def run_batch(
     rows_path: str | Path,
     out_path: str | Path,
     *,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: Concurrency = DEFAULT_CONCURRENCY,
     connection: Connection | Mapping[str, Any] | None = None,
     progress: BatchProgress | None = None,
     retry_errors: bool = False,
@@ -281,16 +319,16 @@ async def run_batch(
     command line's behaviour); otherwise the caller may call it, or cancel the coroutine.
     """
     rows_path, out_path = Path(rows_path), Path(out_path)
-    if concurrency < 1:
-        raise BatchError(f"concurrency must be at least 1, not {concurrency}")
+    concurrency = parse_concurrency(concurrency)
     if not rows_path.is_file():
         raise BatchError(f"cannot read the rows file {rows_path}: no such file")
     if out_path.exists() and out_path.resolve() == rows_path.resolve():
         raise BatchError("the results file must not be the rows file")
+    _check_results_path(out_path)
     bound = host.action(component, action)
     if not isinstance(connection, Connection) and bound.connections.required:
         connection = host.connection(component, connection or {})
-    done = read_done_rows(out_path, retry_errors=retry_errors)
+    done = read_done_rows(out_path, retry_errors=retry_errors, last_row=count_lines(rows_path))
     if progress is not None:
         progress.start(count_rows(rows_path), done.count)
     stop = stop or BatchStop()
@@ -326,7 +364,7 @@ async def process_rows(
     writer: ResultWriter | Any,
     *,
     done: DoneRows | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: Concurrency = DEFAULT_CONCURRENCY,
     connection: Connection | None = None,
     progress: BatchProgress | None = None,
     stop: BatchStop | None = None,
@@ -341,7 +379,7 @@ async def process_rows(
     stop._cooperative = host.action(component, action).handler.arun is None
     summary = BatchSummary()
     began = time.perf_counter()
-    slots = asyncio.Semaphore(concurrency)
+    slots = asyncio.Semaphore(rows_in_flight(concurrency))
     in_flight = stop._in_flight
 
     async def run_row(row: int, line: bytes | str) -> None:
@@ -410,6 +448,27 @@ async def process_rows(
     summary.interrupted = summary.interrupted or stop.stopping.is_set()
     summary.seconds = time.perf_counter() - began
     return summary
+
+
+def parse_concurrency(value: object) -> Concurrency:
+    """`auto`, or a whole number of rows of at least 1 (as text from a command line, or an int)."""
+    if value == "auto":
+        return "auto"
+    number: object = value
+    if isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise BatchError(f"concurrency must be auto or a whole number of at least 1, not {value!r}")
+    return number
+
+
+def rows_in_flight(concurrency: Concurrency) -> int:
+    """How many rows may run at once: the number given, or `AUTO_ROWS_IN_FLIGHT` for auto."""
+    concurrency = parse_concurrency(concurrency)
+    return AUTO_ROWS_IN_FLIGHT if concurrency == "auto" else concurrency
 
 
 def _install_signal_handlers(stop: BatchStop) -> Any:
