@@ -53,7 +53,9 @@ class Platform:
     def post(self, url: str, body: Any = None, **options: Any) -> httpx.Response:
         return self.request("POST", url, json=body, **options)
 
-    def upload(self, lines: list[dict[str, Any]] | bytes, *, filename: str = "rows.jsonl", **options: Any) -> httpx.Response:
+    def upload(
+        self, lines: list[dict[str, Any]] | bytes, *, filename: str = "rows.jsonl", **options: Any
+    ) -> httpx.Response:
         content = lines if isinstance(lines, bytes) else jsonl(lines)
         purpose = options.pop("purpose", "batch")
         return self.request("POST", "/files", data={"purpose": purpose}, files={"file": (filename, content)}, **options)

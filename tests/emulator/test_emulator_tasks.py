@@ -202,7 +202,10 @@ def test_a_failed_task(platform: Platform) -> None:
 
 def test_a_failed_task_from_a_prompt_marker_and_times(platform: Platform) -> None:
     body = {**GLM_IMAGE, "prompt": "a lighthouse [[fault:task_fail;times=1]]", "request_id": "retry-same-1"}
-    first, second = submit(platform, "/async/images/generations", body), submit(platform, "/async/images/generations", body)
+    first, second = (
+        submit(platform, "/async/images/generations", body),
+        submit(platform, "/async/images/generations", body),
+    )
     platform.clock.advance(30)
     assert poll(platform, first["id"])["task_status"] == "FAIL"
     assert poll(platform, second["id"])["task_status"] == "SUCCESS"
@@ -241,3 +244,24 @@ def test_a_configured_task_fault_fails_every_task_and_leaves_chat_alone() -> Non
 
 def test_unknown_videos_are_404(platform: Platform) -> None:
     assert platform.request("GET", "http://emulator.test/emulator/videos/nope.mp4", key="").status_code == 404
+
+
+CHAT = {"model": "glm-4-flash", "messages": [{"role": "user", "content": "What is the capital of France?"}]}
+
+
+def test_an_async_chat_task_carries_the_real_time_reply(platform: Platform) -> None:
+    live = platform.post("/chat/completions", CHAT).json()
+    task = submit(platform, "/async/chat/completions", {**CHAT, "stream": True})  # stream is ignored
+    assert task["model"] == "glm-4-flash" and task["task_status"] == "PROCESSING"
+    assert poll(platform, task["id"]) == {"id": task["id"], "request_id": task["id"], "task_status": "PROCESSING"}
+    platform.clock.advance(30)
+    done = poll(platform, task["id"])
+    assert done["task_status"] == "SUCCESS" and done["id"] == task["id"] and done["request_id"] == task["id"]
+    assert done["choices"] == live["choices"] and done["usage"] == live["usage"] and "object" not in done
+
+
+def test_an_async_chat_body_is_validated_at_submit(platform: Platform) -> None:
+    response = platform.post("/async/chat/completions", {**CHAT, "temperature": 2})
+    status, code, message = error_of(response)
+    assert (status, code) == (400, "1214") and message.startswith("temperature:")
+    assert error_of(Platform(platform="international").post("/async/chat/completions", CHAT))[:2] == (404, "1222")

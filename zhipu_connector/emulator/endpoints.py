@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from .batches import BatchStore, LineCall
 from .catalogue import models_payload
-from .config import EmulatorConfig
+from .config import OFFICIAL_SDK_NULL_FIELDS, EmulatorConfig
 from .embeddings import embeddings_payload, validate_embeddings
 from .errors import ApiError, bad_request
 from .faults import (
@@ -102,6 +102,7 @@ class Endpoints:
         self._tasks = TaskStore(config.clock, config.task_seconds)
         self._files = FileStore(config.clock, config.platform)
         self._batches = BatchStore(config.clock, config.batch_seconds, self._files, call)
+        self._call = call
         self._videos: dict[str, tuple[int, int, int, int]] = {}
         both: list[tuple[str, dict[str, Handler]]] = [
             ("/videos/generations", {"POST": self._video}),
@@ -110,6 +111,7 @@ class Endpoints:
         ]
         mainland: list[tuple[str, dict[str, Handler]]] = [
             ("/embeddings", {"POST": self._embeddings}),
+            ("/async/chat/completions", {"POST": self._async_chat}),
             ("/models", {"GET": self._models}),
             ("/files", {"POST": self._upload, "GET": self._list_files}),
             ("/files/([^/]+)", {"DELETE": self._delete_file}),
@@ -223,6 +225,33 @@ class Endpoints:
         result = {"image_result": [{"url": f"{call.origin}{IMAGE_PATH_PREFIX}{image}.png"}]}
         return self._submit(call, "glm-image", request_id, result, fault)
 
+    async def _async_chat(self, call: Call) -> Answer:
+        """`POST /async/chat/completions` (mainland): the chat reply, computed now, served as a task."""
+        body = call.json()
+        body.pop("stream", None)  # accepted and ignored by the platform: the task never streams
+        for name in OFFICIAL_SDK_NULL_FIELDS:  # both SDKs send these as null on every call
+            if name in body and body[name] is None:
+                del body[name]
+        messages = body.get("messages")
+        last = (
+            messages[-1].get("content")
+            if isinstance(messages, list) and messages and isinstance(messages[-1], dict)
+            else ""
+        )
+        text = last if isinstance(last, str) else ""
+        request_id = body.get("request_id") if isinstance(body.get("request_id"), str) else None
+        fault = await self._fault(call, text, request_id or _digest(call.raw), TASK_FAULTS, "async chat")
+        status, reply = await self._call("/v4/chat/completions", body, call.origin)
+        if status != 200:
+            error = reply.get("error", reply)
+            raise ApiError(status, str(error.get("code", status)), str(error.get("message", "")))
+        model = str(reply.pop("model", body.get("model")))
+        for name in ("id", "request_id", "object"):
+            reply.pop(name, None)
+        task_fault = fault if fault in TASK_FAULTS else None
+        answer = self._tasks.submit(call.owner, model, request_id, _digest(call.raw), reply, task_fault, with_id=True)
+        return Answer(answer, fault=None if task_fault else fault)
+
     def _submit(
         self, call: Call, model: str, request_id: str | None, result: dict[str, Any], fault: str | None
     ) -> Answer:
@@ -237,12 +266,12 @@ class Endpoints:
     # -- files -----------------------------------------------------------------------------
 
     async def _upload(self, call: Call) -> Answer:
-        await self._fault(call, "", _digest(call.raw), frozenset(), "file upload")
-        return Answer(self._files.upload(call.owner, call.headers.get("content-type", ""), call.raw))
+        fault = await self._fault(call, "", _digest(call.raw), frozenset(), "file upload")
+        return Answer(self._files.upload(call.owner, call.headers.get("content-type", ""), call.raw), fault=fault)
 
     async def _list_files(self, call: Call) -> Answer:
-        await self._fault(call, "", "GET /files", frozenset(), "the file list")
-        return Answer(self._files.listing(call.owner, call.query))
+        fault = await self._fault(call, "", "GET /files", frozenset(), "the file list")
+        return Answer(self._files.listing(call.owner, call.query), fault=fault)
 
     async def _delete_file(self, call: Call) -> Answer:
         return Answer(self._files.delete(call.owner, call.params[0]))
@@ -267,12 +296,12 @@ class Endpoints:
         return spec if spec is not None and spec.name in BATCH_FAULTS else None
 
     async def _retrieve_batch(self, call: Call) -> Answer:
-        await self._fault(call, "", f"GET {call.params[0]}", frozenset(), "batches")
-        return Answer(await self._batches.retrieve(call.owner, call.params[0]))
+        fault = await self._fault(call, "", f"GET {call.params[0]}", frozenset(), "batches")
+        return Answer(await self._batches.retrieve(call.owner, call.params[0]), fault=fault)
 
     async def _list_batches(self, call: Call) -> Answer:
-        await self._fault(call, "", "GET /batches", frozenset(), "batches")
-        return Answer(await self._batches.listing(call.owner, call.query))
+        fault = await self._fault(call, "", "GET /batches", frozenset(), "batches")
+        return Answer(await self._batches.listing(call.owner, call.query), fault=fault)
 
     async def _cancel_batch(self, call: Call) -> Answer:
         return Answer(await self._batches.cancel(call.owner, call.params[0]))

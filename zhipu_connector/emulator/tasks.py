@@ -1,4 +1,4 @@
-"""Asynchronous tasks (video, async image) and `GET /async-result/{id}`.
+"""Asynchronous tasks (video, async image, async chat) and `GET /async-result/{id}`.
 
 A task is PROCESSING until `task_seconds` have passed on the emulator's clock, then SUCCESS
 (or FAIL, when a fault asked for it); nothing runs in the background, the state is read off
@@ -33,6 +33,7 @@ class Task:
     done_at: float | None  # None: never (task_stuck)
     fails: bool
     result: dict[str, Any]
+    with_id: bool
 
 
 class TaskStore:
@@ -53,8 +54,14 @@ class TaskStore:
         fingerprint: str,
         result: dict[str, Any],
         fault: str | None,
+        *,
+        with_id: bool = False,
     ) -> dict[str, Any]:
-        """Start a task; return the submit reply `{model, id, request_id, task_status}`."""
+        """Start a task; return the submit reply `{model, id, request_id, task_status}`.
+
+        `with_id`: the finished poll carries the task's `id` too (async chat does; the video
+        and image results' schemas have none).
+        """
         now = self._clock()
         self._count += 1
         digest = hashlib.sha256(f"{fingerprint}\0{self._count}".encode()).hexdigest()
@@ -68,6 +75,7 @@ class TaskStore:
             done_at=None if fault == "task_stuck" else now + self._seconds,
             fails=fault == "task_fail",
             result=result,
+            with_id=with_id,
         )
         if fault != "task_lost":
             self._tasks[task_id] = task
@@ -87,4 +95,5 @@ class TaskStore:
             return {"id": task.id, "request_id": task.request_id, "task_status": "PROCESSING"}
         if task.fails:
             return {"model": task.model, "task_status": "FAIL", "request_id": task.request_id}
-        return {"model": task.model, "task_status": "SUCCESS", **task.result, "request_id": task.request_id}
+        head = {"id": task.id} if task.with_id else {}
+        return {"model": task.model, **task.result, **head, "task_status": "SUCCESS", "request_id": task.request_id}
