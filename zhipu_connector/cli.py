@@ -1,8 +1,10 @@
 """The `zhipu-connector` command line.
 
 Commands are listed in `COMMANDS` by the module that implements them and imported only when
-chosen, so `zhipu-connector docs` never pays for the emulator, the HTTP server or the form
-renderer. A command module offers `<name>_arguments(parser)` and `<name>_command(args) -> int`.
+chosen, so `zhipu-connector docs` never pays for the HTTP server or the form renderer. A
+command module offers `<name>_arguments(parser)` and `<name>_command(args) -> int`. Plugins add
+their own commands through the `register_commands` hook (the Zhipu plugin adds `emulator` and
+`demo`); the plugins are asked only when the chosen command is not a built-in one.
 
 Every failure the program expects is a `ConnectorError`: it is printed as one message on
 stderr (secrets masked) with exit status 1. Usage errors exit with 2, an interrupt with 130.
@@ -25,12 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "docs": ("zhipu_connector.cli", "write the component's reference page"),
     "schema": ("zhipu_connector.cli", "print the JSON Schema of an action's inputs or output"),
     "run": ("zhipu_connector.cli", "run one action and print its result as JSON"),
-    "emulator": ("zhipu_connector.emulator.cli", "serve the Zhipu-compatible emulator on loopback"),
+    "connection": ("zhipu_connector.connection_cli", "test a component's connection"),
     "form": ("zhipu_connector.forms.cli", "print an action's or the connection's form"),
     "serve": ("zhipu_connector.forms.cli", "serve a local page to configure and run actions"),
     "workflow": ("zhipu_connector.workflow.cli", "check or run a workflow file"),
     "batch": ("zhipu_connector.workflow.cli", "run one action over every row of a JSONL file"),
-    "demo": ("zhipu_connector.workflow.cli", "run the example workflows against the embedded emulator"),
 }
 
 EXIT_FAILED = 1
@@ -41,13 +42,19 @@ EXIT_INTERRUPTED = 130
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser(_chosen_command(args_list))
+    from zhipu_connector.errors import ConnectorError
+
+    try:
+        chosen = _chosen_command(args_list)
+        commands = COMMANDS if chosen in COMMANDS else {**COMMANDS, **plugin_commands()}
+        parser = _parser(commands, chosen)
+    except ConnectorError as error:  # a plugin that cannot be loaded
+        report_error(error)
+        return EXIT_FAILED
     args = parser.parse_args(args_list)
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
-    from zhipu_connector.host.errors import ConnectorError
-
     try:
         return int(args.handler(args) or 0)
     except ConnectorError as error:
@@ -63,24 +70,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _chosen_command(argv: list[str]) -> str | None:
     for word in argv:
         if not word.startswith("-"):
-            return word if word in COMMANDS else None
+            return word
     return None
 
 
-def _parser(chosen: str | None) -> argparse.ArgumentParser:
+def plugin_commands() -> dict[str, tuple[str, str]]:
+    """The commands plugins add through `register_commands`: name → (module, summary)."""
+    from zhipu_connector.errors import PluginError
+    from zhipu_connector.host.host import default_host
+
+    added: dict[str, tuple[str, str]] = {}
+
+    def register(name: str, module: str, summary: str) -> None:
+        if name in COMMANDS or name in added:
+            raise PluginError(f"a plugin registers the command {name!r}, which is already taken")
+        added[name] = (module, summary)
+
+    default_host().plugins.hook.register_commands(register=register)
+    return added
+
+
+def _parser(commands: Mapping[str, tuple[str, str]], chosen: str | None) -> argparse.ArgumentParser:
     from zhipu_connector import __version__
 
     parser = argparse.ArgumentParser(
         prog="zhipu-connector", description="A Zhipu AI connector for low-code workflow engines."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, summary) in COMMANDS.items():
-        sub = commands.add_parser(name, help=summary, description=summary[:1].upper() + summary[1:] + ".")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, summary) in commands.items():
+        sub = subparsers.add_parser(name, help=summary, description=summary[:1].upper() + summary[1:] + ".")
         if name == chosen:  # only the chosen command's module is imported
             module = importlib.import_module(module_name)
-            getattr(module, f"{name}_arguments")(sub)
-            sub.set_defaults(handler=getattr(module, f"{name}_command"))
+            prefix = name.replace("-", "_")
+            getattr(module, f"{prefix}_arguments")(sub)
+            sub.set_defaults(handler=getattr(module, f"{prefix}_command"))
     return parser
 
 
@@ -95,7 +119,10 @@ def report_error(error: BaseException) -> None:
 
 
 def print_json(value: Any, *, stream: Any = None) -> None:
-    json.dump(value, stream or sys.stdout, indent=2, ensure_ascii=False)
+    """`value` as indented JSON, with every registered secret masked (an answer may quote the key)."""
+    from zhipu_connector.host.secrets import scrub_value
+
+    json.dump(scrub_value(value), stream or sys.stdout, indent=2, ensure_ascii=False)
     (stream or sys.stdout).write("\n")
 
 
@@ -155,86 +182,207 @@ def _read_text(path: str, option: str) -> str:
 
 
 def _parse_object(text: str, option: str, *, allow_yaml: bool = False) -> dict[str, Any]:
+    from zhipu_connector.definition.plain_json import JsonSyntaxError, JsonValueError, read_json
     from zhipu_connector.host.errors import InputValidationError, Problem
 
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
+        value = read_json(text)
+    except JsonSyntaxError as error:
         if not allow_yaml:
-            raise InputValidationError(
-                [Problem(option, f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")]
-            ) from None
+            raise InputValidationError([Problem(option, p.message) for p in error.problems]) from None
         from zhipu_connector.definition.yaml_source import YamlError, read_yaml
 
         try:
             value = read_yaml(text).data
         except YamlError as yaml_error:
             raise InputValidationError([Problem(option, f"neither JSON nor YAML: {yaml_error}")]) from None
+    except JsonValueError as error:
+        raise InputValidationError([Problem(p.location or option, p.message) for p in error.problems]) from None
     if not isinstance(value, dict):
         raise InputValidationError([Problem(option, f"must be a JSON object, not {type(value).__name__}")])
     return value
 
 
 def _json_or_text(raw: str) -> Any:
+    from zhipu_connector.definition.plain_json import JsonSyntaxError, JsonValueError, read_json
+    from zhipu_connector.host.errors import InputValidationError, Problem
+
     try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
+        return read_json(raw)
+    except JsonSyntaxError:
         return raw
+    except JsonValueError as error:
+        raise InputValidationError([Problem("-i", p.message) for p in error.problems]) from None
 
 
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--token", help="API key (default: $ZHIPUAI_API_KEY); never printed")
-    parser.add_argument("--base-url", help="API base URL (default: $ZHIPUAI_BASE_URL, else the mainland platform)")
-    parser.add_argument("--jwt", action="store_true", help="authenticate with a signed JWT instead of the raw key")
+def add_connection_arguments(parser: argparse.ArgumentParser, *, several_components: bool = False) -> None:
+    """`-c KEY=VALUE` (and `COMPONENT.KEY=VALUE`); for a single action also `--token`, `--base-url`, `--jwt`.
+
+    A component's connection is filled from the environment variables its definition names
+    for its properties (`environment:`), then from these options. No other variable is read,
+    and a value given for one component never reaches another.
+    """
+    if not several_components:
+        parser.add_argument("--token", help="the component's `token` property (an API key); never printed")
+        parser.add_argument("--base-url", help="the component's `baseUrl` property")
+        parser.add_argument("--jwt", action="store_true", help="set the component's `authentication` property to JWT")
     parser.add_argument(
         "-c",
         dest="connection_pairs",
         metavar="KEY=VALUE",
         action="append",
         default=[],
-        help="any other connection property, by its key",
+        help=(
+            "a connection property by key; COMPONENT.KEY=VALUE names the component"
+            + (" (needed when several components of the workflow declare KEY)" if several_components else "")
+        ),
     )
 
 
 def connection_values(
     args: argparse.Namespace, component: Any, environ: Mapping[str, str] = os.environ
 ) -> dict[str, Any]:
-    """The connection as `component` declares it, from options and environment.
+    """The connection of `component` (the one an action belongs to): its declared variables, then the options.
 
-    `--token` fills the connection's secret property (Zhipu's `token`), `--base-url` its
-    `baseUrl`, `--jwt` its `authentication`; `-c key=value` sets any property by key.
+    `--token`, `--base-url` and `--jwt` set the properties `token`, `baseUrl` and
+    `authentication` (JWT) and are refused for a component that declares no such property.
     """
-    from zhipu_connector.host.errors import ConnectionValidationError, Problem
+    from zhipu_connector.errors import ConnectionValidationError, Problem
+    from zhipu_connector.host.environment import authorization_of, environment_values
 
-    auths = component.connection.authorizations if component.connection else ()
-    properties = {prop.name: prop for prop in auths[0].properties} if auths else {}
-    values: dict[str, Any] = {}
-    token = args.token or environ.get("ZHIPUAI_API_KEY")
-    secret_key = next((name for name, prop in properties.items() if prop.secret), None)
-    if token and secret_key:
-        values[secret_key] = token
-    base_url = args.base_url or environ.get("ZHIPUAI_BASE_URL")
-    if base_url and "baseUrl" in properties:
-        values["baseUrl"] = base_url
-    if getattr(args, "jwt", False) and "authentication" in properties:
-        values["authentication"] = "JWT"
-    for pair in getattr(args, "connection_pairs", []):
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise ConnectionValidationError([Problem("-c", f"{pair!r} is not KEY=VALUE")])
-        values[key] = _json_or_text(raw)
+    auth = authorization_of(component)
+    properties = {prop.name: prop for prop in auth.properties} if auth else {}
+    values = environment_values(component, environ)
+    problems: list[Problem] = []
+    for option, attribute, key in (("--token", "token", "token"), ("--base-url", "base_url", "baseUrl")):
+        given = getattr(args, attribute, None)
+        if given is None:
+            continue
+        if key in properties:
+            values[key] = given
+        else:
+            problems.append(Problem(option, _undeclared(component, key, properties)))
+    if getattr(args, "jwt", False):
+        if "authentication" in properties:
+            values["authentication"] = "JWT"
+        else:
+            problems.append(Problem("--jwt", _undeclared(component, "authentication", properties)))
+    for target, key, raw, pair in _connection_pairs(args, problems):
+        if target is not None and target != component.name:
+            problems.append(Problem("-c", f"{pair!r} names {target}, but the action belongs to {component.name}"))
+        elif key in properties:
+            values[key] = _typed(properties[key], raw)
+        else:
+            values[key] = raw  # reported by the connection's validation as an unknown key
+    if problems:
+        raise ConnectionValidationError(problems, subject=component.name)
     return values
 
 
-def split_action(name: str) -> tuple[str, str]:
-    """`ask` → (`zhipu`, `ask`); `core.logger` or `core/v1/logger` → (`core`, `logger`)."""
-    if "/" in name:
-        parts = name.split("/")
-        return parts[0], parts[-1]
-    if "." in name:
-        component, _, action = name.partition(".")
-        return component, action
-    return "zhipu", name
+def connections_by_component(
+    args: argparse.Namespace,
+    components: Sequence[Any],
+    environ: Mapping[str, str] = os.environ,
+    given: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Connections of several components (a workflow's, a form server's), each from its own declarations.
+
+    Each component gets the variables it declares, then its entry in `given` (a connections
+    file); `-c COMPONENT.KEY=VALUE` goes to that
+    component, and a bare `-c KEY=VALUE` to the one component that declares `KEY` — when
+    several do, it is refused with their names rather than given to all of them.
+    """
+    from zhipu_connector.errors import ConnectionValidationError, Problem
+    from zhipu_connector.host.environment import authorization_of, environment_values
+
+    declared: dict[str, dict[str, Any]] = {}
+    values: dict[str, dict[str, Any]] = {}
+    for component in components:
+        auth = authorization_of(component)
+        if auth is None:
+            continue
+        declared[component.name] = {prop.name: prop for prop in auth.properties}
+        values[component.name] = {**environment_values(component, environ), **(given or {}).get(component.name, {})}
+    problems: list[Problem] = []
+    for target, key, raw, pair in _connection_pairs(args, problems):
+        if target is None:
+            owners = [name for name, properties in declared.items() if key in properties]
+            if len(owners) != 1:
+                problems.append(Problem("-c", _ambiguous_key(pair, key, owners, list(declared))))
+                continue
+            target = owners[0]
+        if target not in declared:
+            known = ", ".join(declared) or "none"
+            problems.append(Problem("-c", f"{pair!r}: {target} is not a component here with a connection ({known})"))
+            continue
+        prop = declared[target].get(key)
+        values[target][key] = _typed(prop, raw) if prop is not None else raw
+    if problems:
+        raise ConnectionValidationError(problems)
+    return values
+
+
+def _connection_pairs(args: argparse.Namespace, problems: list[Any]) -> list[tuple[str | None, str, str, str]]:
+    """Each `-c` as (component or None, key, raw value, the pair as written); malformed ones go to `problems`."""
+    from zhipu_connector.errors import Problem
+
+    pairs = []
+    for pair in getattr(args, "connection_pairs", []):
+        name, sep, raw = pair.partition("=")
+        target, dot, key = name.rpartition(".")
+        if not sep or not key or (dot and not target):
+            problems.append(Problem("-c", f"{pair!r} is not KEY=VALUE or COMPONENT.KEY=VALUE"))
+            continue
+        pairs.append((target or None, key, raw, pair))
+    return pairs
+
+
+def _typed(prop: Any, raw: str) -> Any:
+    from zhipu_connector.host.environment import typed_text
+
+    return typed_text(prop, raw)
+
+
+def _undeclared(component: Any, key: str, properties: Mapping[str, Any]) -> str:
+    known = ", ".join(properties) or "none"
+    return f"{component.name} declares no connection property {key!r} (its properties: {known}); use -c KEY=VALUE"
+
+
+def _ambiguous_key(pair: str, key: str, owners: list[str], components: list[str]) -> str:
+    if not owners:
+        return f"{pair!r}: no component here declares a connection property {key!r} (components: {', '.join(components) or 'none'})"
+    return (
+        f"{pair!r}: {key!r} is a connection property of {', '.join(owners)}; "
+        f"write COMPONENT.{key}=VALUE, e.g. -c {owners[0]}.{key}=..."
+    )
+
+
+def definition_action(name: str, definition: str | None) -> tuple[Any, Any]:
+    """(component, action) for commands that need only definitions (`schema`, `form`).
+
+    With `--definition` the action is looked up in that file; without, among the components
+    of every loaded plugin. A bare name must be offered by exactly one of them.
+    """
+    from zhipu_connector.errors import UnknownActionError
+    from zhipu_connector.host.host import resolve_action_name
+
+    if definition:
+        components: Sequence[Any] = (load_definition(definition),)
+    else:
+        from zhipu_connector.host.host import default_host
+
+        components = default_host().components
+    component_name, action_name = resolve_action_name(name, components)
+    component = next((c for c in components if c.name == component_name), None)
+    if component is None:
+        known = ", ".join(c.name for c in components)
+        raise UnknownActionError(f"unknown component {component_name!r} (known: {known})")
+    try:
+        return component, component.action(action_name)
+    except KeyError:
+        raise UnknownActionError(
+            f"{component.name} has no action {action_name!r} (known: {', '.join(component.action_names)})"
+        ) from None
 
 
 # ---------------------------------------------------------------- validate
@@ -314,7 +462,7 @@ def docs_command(args: argparse.Namespace) -> int:
 
 
 def schema_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", help="action key, e.g. ask or createImage")
+    parser.add_argument("action", help="action key (ask, createImage) or COMPONENT.ACTION")
     parser.add_argument(
         "--output-schema", action="store_true", help="the schema of the action's output instead of its inputs"
     )
@@ -323,16 +471,8 @@ def schema_arguments(parser: argparse.ArgumentParser) -> None:
 
 def schema_command(args: argparse.Namespace) -> int:
     from zhipu_connector.definition.json_schema import input_schema, output_schema
-    from zhipu_connector.host.errors import UnknownActionError
 
-    component = load_definition(args.definition)
-    _, action_name = split_action(args.action)
-    try:
-        action = component.action(action_name)
-    except KeyError:
-        raise UnknownActionError(
-            f"{component.name} has no action {action_name!r} (known: {', '.join(component.action_names)})"
-        ) from None
+    component, action = definition_action(args.action, args.definition)
     derive = output_schema if args.output_schema else input_schema
     print_json(derive(action, component=component.name))
     return 0
@@ -355,8 +495,8 @@ def run_command(args: argparse.Namespace) -> int:
     from zhipu_connector.host.host import default_host
 
     configure_logging()
-    component, action = split_action(args.action)
     host = default_host()
+    component, action = host.resolve_action(args.action)
     bound = host.action(component, action)
     inputs = collect_inputs(args)
     connection = (
@@ -365,17 +505,22 @@ def run_command(args: argparse.Namespace) -> int:
     context = ActionContext(component, action)
     streamed = False
     if args.stream:
+        from zhipu_connector.host.secrets import StreamScrubber
+
+        masked = StreamScrubber()  # a key split across two pieces is still masked
 
         def on_partial(text: str) -> None:
             nonlocal streamed
             streamed = True
-            sys.stderr.write(text)
+            sys.stderr.write(masked.feed(text))
             sys.stderr.flush()
 
         context.on_partial = on_partial
-    result = host.run_action(component, action, inputs, connection, context=context)
-    if streamed:
-        sys.stderr.write("\n")
+    try:
+        result = host.run_action(component, action, inputs, connection, context=context)
+    finally:
+        if streamed:
+            sys.stderr.write(masked.flush() + "\n")
     print_json(result)
     return 0
 
@@ -386,10 +531,10 @@ def configure_logging(level: int | None = None) -> None:
 
     from zhipu_connector.host.log_filter import ScrubbingFilter
 
-    class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    class CurrentStderrHandler(logging.StreamHandler):
         """Writes to whatever `sys.stderr` is at the time, not the stream of the first call."""
 
-        @property  # type: ignore[override]
+        @property
         def stream(self) -> Any:
             return sys.stderr
 

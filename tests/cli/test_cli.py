@@ -73,8 +73,10 @@ def test_schema_of_inputs_and_output(capsys):
     assert schema["required"] == ["model"]
     status, out, _ = run_cli(capsys, "schema", "createImage", "--output-schema")
     assert json.loads(out)["properties"]["data"]["items"]["required"] == ["url"]
-    status, _, err = run_cli(capsys, "schema", "paint")
+    status, _, err = run_cli(capsys, "schema", "zhipu.paint")
     assert status == 1 and "zhipu has no action 'paint'" in err
+    status, _, err = run_cli(capsys, "schema", "paint")
+    assert status == 1 and "no component offers an action 'paint'" in err
 
 
 def test_run_takes_inputs_from_every_source(capsys, echo_default_host, tmp_path):
@@ -90,16 +92,41 @@ def test_run_takes_inputs_from_every_source(capsys, echo_default_host, tmp_path)
         '{"text": "ab"}',
         "-i",
         "loud=true",
-        "--token",
-        KEY,
+        "-c",
+        f"apiKey={KEY}",
     )
     assert status == 0 and json.loads(out) == {"text": "ABABAB", "length": 6}
 
 
-def test_run_reads_the_token_from_the_environment(capsys, echo_default_host, monkeypatch):
-    monkeypatch.setenv("ZHIPUAI_API_KEY", KEY)
+def test_run_reads_the_key_from_the_variable_the_component_declares(capsys, echo_default_host, monkeypatch):
+    from connectors import echo
+
+    monkeypatch.setenv("ECHO_API_KEY", KEY)
     status, out, _ = run_cli(capsys, "run", "echo/v1/shout", "-i", "text=hi")
     assert status == 0 and json.loads(out)["text"] == "hi"
+    assert echo.calls[-1]["connection"]["apiKey"].reveal() == KEY
+
+
+def test_another_connector_s_variable_is_never_read(capsys, echo_default_host, monkeypatch):
+    monkeypatch.delenv("ECHO_API_KEY", raising=False)
+    monkeypatch.setenv("ZHIPUAI_API_KEY", KEY)
+    status, _, err = run_cli(capsys, "run", "echo.shout", "-i", "text=hi")
+    assert status == 1 and "apiKey: API key is required" in err and KEY not in err
+
+
+def test_shorthand_options_set_only_properties_the_component_declares(capsys, echo_default_host):
+    status, out, err = run_cli(capsys, "run", "echo.shout", "-i", "text=hi", "--token", KEY)
+    assert status == 1 and out == "" and KEY not in err
+    assert "--token: echo declares no connection property 'token' (its properties: apiKey, region)" in err
+    status, _, err = run_cli(capsys, "run", "echo.shout", "-i", "text=hi", "-c", f"zhipu.token={KEY}")
+    assert status == 1 and "names zhipu, but the action belongs to echo" in err and KEY not in err
+
+
+def test_a_connection_value_is_typed_by_its_property(capsys, echo_default_host):
+    from connectors import echo
+
+    status, _, _ = run_cli(capsys, "run", "echo.shout", "-i", "text=hi", "-c", "apiKey=123.456")
+    assert status == 0 and echo.calls[-1]["connection"]["apiKey"].reveal() == "123.456"  # text, not a number
 
 
 @pytest.mark.parametrize(
@@ -117,30 +144,43 @@ def test_run_reads_the_token_from_the_environment(capsys, echo_default_host, mon
     ],
 )
 def test_run_rejects_bad_input_with_one_clear_message(capsys, echo_default_host, argv, message):
-    status, out, err = run_cli(capsys, "run", "echo.shout", "--token", KEY, *argv)
+    status, out, err = run_cli(capsys, "run", "echo.shout", "-c", f"apiKey={KEY}", *argv)
     assert status == 1 and out == ""
     assert err.startswith("error: ") and message in err and "Traceback" not in err
 
 
 def test_the_token_never_appears_in_errors(capsys, echo_default_host):
-    status, _, err = run_cli(capsys, "run", "echo.broken", "-i", "mode=crash", "--token", KEY)
+    status, _, err = run_cli(capsys, "run", "echo.broken", "-i", "mode=crash", "-c", f"apiKey={KEY}")
     assert status == 1 and KEY not in err and "********" in err
 
 
 def test_a_missing_token_is_named(capsys, echo_default_host, monkeypatch):
-    monkeypatch.delenv("ZHIPUAI_API_KEY", raising=False)
+    monkeypatch.delenv("ECHO_API_KEY", raising=False)
     status, _, err = run_cli(capsys, "run", "echo.shout", "-i", "text=x")
     assert status == 1 and "apiKey: API key is required" in err
 
 
 def test_unknown_actions_are_clear(capsys, echo_default_host):
-    status, _, err = run_cli(capsys, "run", "echo.whisper", "--token", KEY)
+    status, _, err = run_cli(capsys, "run", "echo.whisper", "-c", f"apiKey={KEY}")
     assert status == 1 and "echo has no action 'whisper'" in err
 
 
 @pytest.mark.parametrize(
     "command",
-    ["validate", "describe", "docs", "schema", "run", "emulator", "form", "serve", "workflow", "batch", "demo"],
+    [
+        "validate",
+        "describe",
+        "docs",
+        "schema",
+        "run",
+        "connection",
+        "emulator",
+        "form",
+        "serve",
+        "workflow",
+        "batch",
+        "demo",
+    ],
 )
 def test_every_command_has_help(command):
     listed = subprocess.run([sys.executable, "-m", "zhipu_connector.cli", "--help"], capture_output=True, text=True)

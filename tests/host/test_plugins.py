@@ -25,7 +25,7 @@ def plugin_registering(handlers):
 
     @hookimpl
     def register_connectors(register):
-        register(echo.DEFINITION, handlers)
+        register(echo.DEFINITION, handlers, connection_test=echo.CONNECTION_TEST)
 
     module.register_connectors = register_connectors
     return module
@@ -126,12 +126,20 @@ def test_the_allow_list_loads_only_named_distributions(installed_echo, monkeypat
     assert [c.name for c in Host(default_plugins=[], entry_points=True).components] == ["echo"]
 
 
-def test_every_hook_is_documented():
-    """As datasette does: a hook that docs/plugins.md does not describe is a test failure."""
-    hooks = [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "zhipu_connector_spec")]
-    assert hooks == ["register_connectors"]
-    headings = set(re.findall(r"^## `?(\w+)", DOCS.read_text(), flags=re.M))
-    assert set(hooks) <= headings
+def test_every_hook_is_documented_with_its_signature():
+    """As datasette does: each hook has a heading `## `name(arguments)`` in docs/plugins.md, and no
+    heading names a hook that does not exist."""
+    import inspect
+
+    hooks = {
+        name: f"{name}({', '.join(inspect.signature(function).parameters)})"
+        for name, function in vars(hookspecs).items()
+        if hasattr(function, "zhipu_connector_spec")
+    }
+    assert "register_connectors" in hooks and "register_commands" in hooks
+    documented = set(re.findall(r"^## `(\w+\([^)]*\))`", DOCS.read_text(), flags=re.M))
+    assert set(hooks.values()) <= documented, f"undocumented: {sorted(set(hooks.values()) - documented)}"
+    assert {heading.split("(")[0] for heading in documented} <= set(hooks), "a documented hook that does not exist"
 
 
 def test_the_entry_point_scan_is_cached_until_a_distribution_changes(tmp_path, monkeypatch):
@@ -157,19 +165,21 @@ def test_the_entry_point_scan_is_cached_until_a_distribution_changes(tmp_path, m
 
 
 def test_a_named_handler_is_imported_when_its_action_first_runs(monkeypatch):
+    import asyncio
     import sys
 
-    monkeypatch.delitem(sys.modules, "connectors.echo_lazy_target", raising=False)
+    monkeypatch.delitem(sys.modules, "connectors.lazy_handlers", raising=False)
     handlers = {
-        "shout": ActionHandler(run="connectors.echo:shout", arun="connectors.echo:shout_async"),
-        "broken": "connectors.echo:broken",
+        "shout": ActionHandler(run="connectors.lazy_handlers:shout", arun="connectors.lazy_handlers:shout_async"),
+        "broken": "connectors.lazy_handlers:broken",
     }
     host = Host(default_plugins=[], entry_points=False, extra_plugins=[plugin_registering(handlers)])
+    assert "connectors.lazy_handlers" not in sys.modules, "registering must not import the handlers"
     assert host.run_action("echo", "shout", {"text": "hi"}, {"apiKey": "id.secretvalue"}) == {"text": "hi", "length": 2}
-    import asyncio
-
+    lazy = sys.modules["connectors.lazy_handlers"]
     result = asyncio.run(host.arun_action("echo", "shout", {"text": "yo"}, {"apiKey": "id.secretvalue"}))
     assert result == {"text": "yo", "length": 2}
+    assert lazy.calls[-2:] == ["run", "arun"], "each caller got the named function of its kind"
 
 
 def test_a_named_handler_that_cannot_be_found_is_a_plugin_error():

@@ -49,7 +49,17 @@ def test_check_lists_every_problem_and_fails(tmp_path, capsys):
 
 def test_run_prints_each_task_on_stderr_and_the_results_as_json(tmp_path, capsys):
     code = main(
-        ["workflow", "run", write(tmp_path, SHOUT), "-i", "word=007", "-i", "times=2", "--token", "echo-secret-key-42"]
+        [
+            "workflow",
+            "run",
+            write(tmp_path, SHOUT),
+            "-i",
+            "word=007",
+            "-i",
+            "times=2",
+            "-c",
+            "echo.apiKey=echo-secret-key-42",
+        ]
     )
     captured = capsys.readouterr()
     assert code == 0
@@ -97,7 +107,7 @@ def test_run_takes_connections_per_component_from_a_file(tmp_path, capsys):
 
 def test_a_typed_input_that_is_not_json_is_refused_before_running(tmp_path, capsys):
     assert (
-        main(["workflow", "run", write(tmp_path, SHOUT), "-i", "word=a", "-i", "times=three", "--token", "k-1234567"])
+        main(["workflow", "run", write(tmp_path, SHOUT), "-i", "word=a", "-i", "times=three", "-c", "apiKey=k-1234567"])
         == 1
     )
     assert "inputs.times: times must be INTEGER written as JSON, not 'three'" in capsys.readouterr().err
@@ -114,7 +124,7 @@ def test_a_failed_run_prints_the_outputs_so_far_and_the_error(tmp_path, capsys):
         'flaky/v1/nap, parameters: {warning: "tired after ${shout_1.text}"}',
         "echo/v1/broken, parameters: {mode: crash}",
     ).replace("${nap_1.items[1].name}", "x")
-    code = main(["workflow", "run", write(tmp_path, failing), "-i", "word=a", "--token", "echo-secret-key-42"])
+    code = main(["workflow", "run", write(tmp_path, failing), "-i", "word=a", "-c", "echo.apiKey=echo-secret-key-42"])
     captured = capsys.readouterr()
     assert code == 1
     result = json.loads(captured.out)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import secrets
 import sys
+from collections.abc import Mapping
 from contextlib import ExitStack
 from typing import Any
 
@@ -18,10 +18,10 @@ from zhipu_connector.cli import (
     EXIT_USAGE,
     add_connection_arguments,
     add_definition_argument,
-    connection_values,
+    connections_by_component,
+    definition_action,
     load_definition,
     print_json,
-    split_action,
 )
 
 DEFAULT_PORT = 8700
@@ -31,7 +31,7 @@ DEFAULT_PORT = 8700
 
 
 def form_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", nargs="?", help="action key, e.g. ask or createImage")
+    parser.add_argument("action", nargs="?", help="action key (ask, createImage) or COMPONENT.ACTION")
     parser.add_argument("--connection", action="store_true", help="the connection's form instead of an action's")
     parser.add_argument(
         "--authorization", metavar="NAME", help="with --connection: which authorization (default: the first)"
@@ -56,11 +56,11 @@ def form_command(args: argparse.Namespace) -> int:
     if args.authorization and not args.connection:
         print("error: --authorization goes with --connection", file=sys.stderr)
         return EXIT_USAGE
-    component = load_definition(args.definition)
     if args.connection:
-        form = connection_form(component, args.authorization)
+        form = connection_form(load_definition(args.definition), args.authorization)
     else:
-        form = action_form(component, split_action(args.action)[1])
+        component, action = definition_action(args.action, args.definition)
+        form = action_form(component, action.name)
     if args.format == "html":
         sys.stdout.write(standalone_page(form))
     else:
@@ -86,9 +86,9 @@ def serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--emulator",
         action="store_true",
-        help="also start the embedded Zhipu emulator and use it, with a demo key, as the default connection",
+        help="also start the emulators plugins offer (Zhipu's, with a demo key) as their components' default connections",
     )
-    add_connection_arguments(parser)
+    add_connection_arguments(parser, several_components=True)
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -107,10 +107,9 @@ def serve_command(args: argparse.Namespace) -> int:
     _log_uvicorn()
     host = default_host()
     with ExitStack() as stack:
-        emulator = _start_emulator(stack) if args.emulator else {}
-        presets = {
-            c.name: {**connection_values(args, c), **_applicable(c, emulator)} for c in host.components if c.connection
-        }
+        emulators = _start_emulators(host, stack) if args.emulator else {}
+        with_connection = [c for c in host.components if c.connection]
+        presets = connections_by_component(args, with_connection, given=emulators)
         listener = listen(args.host, args.port)
         port = listener.getsockname()[1]
         app = FormServer(
@@ -121,23 +120,17 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_emulator(stack: ExitStack) -> dict[str, Any]:
-    """Start the emulator for this server's lifetime, accepting one fresh demo key only."""
-    from zhipu_connector.emulator import EmulatorConfig, running_emulator
+def _start_emulators(host: Any, stack: ExitStack) -> dict[str, Mapping[str, Any]]:
+    """Each plugin's emulator, running for this server's lifetime: {component: connection values}.
 
-    demo_key = f"demo{secrets.token_hex(4)}.{secrets.token_urlsafe(24)}"
-    url = stack.enter_context(running_emulator(EmulatorConfig(api_keys=frozenset({demo_key}))))
-    print(f"Emulator at {url} (its demo key is the page's default connection)", flush=True)
-    return {"baseUrl": url, "key": demo_key}
-
-
-def _applicable(component: Any, emulator: dict[str, Any]) -> dict[str, Any]:
-    """The emulator's URL and demo key, for a connection that has a `baseUrl` and a secret."""
-    properties = {p.name: p for p in component.connection.authorizations[0].properties}
-    secret = next((name for name, prop in properties.items() if prop.secret), None)
-    if not emulator or "baseUrl" not in properties or secret is None:
-        return {}
-    return {"baseUrl": emulator["baseUrl"], secret: emulator["key"]}
+    A plugin's answer is kept only for components that plugin registered itself, so an
+    emulator's demo key reaches no other connector.
+    """
+    presets: dict[str, Mapping[str, Any]] = {}
+    for plugin, answer in host.call_per_plugin("start_emulators", stack=stack):
+        own = host.components_of(plugin)
+        presets.update({name: values for name, values in (answer or {}).items() if name in own})
+    return presets
 
 
 def _log_uvicorn() -> None:

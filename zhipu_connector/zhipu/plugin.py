@@ -29,3 +29,23 @@ def register_connectors(register: Callable[..., Any]) -> None:
     from zhipu_connector.resources import data_path
 
     register(data_path("connector.yaml"), HANDLERS)
+
+
+@hookimpl
+def register_commands(register: Callable[[str, str, str], None]) -> None:
+    """The commands only Zhipu has: its emulator, and the demo that runs the examples against it."""
+    register("emulator", "zhipu_connector.emulator.cli", "serve the Zhipu-compatible emulator on loopback")
+    register("demo", "zhipu_connector.zhipu.demo", "run the example workflows against the embedded emulator")
+
+
+@hookimpl
+def start_emulators(stack: Any) -> dict[str, dict[str, Any]]:
+    """`serve --emulator`: the emulator on a free loopback port, accepting one fresh demo key only."""
+    import secrets
+
+    from zhipu_connector.emulator import EmulatorConfig, running_emulator
+
+    demo_key = f"demo{secrets.token_hex(4)}.{secrets.token_urlsafe(24)}"
+    url = stack.enter_context(running_emulator(EmulatorConfig(api_keys=frozenset({demo_key}))))
+    print(f"Emulator at {url} (its demo key is the page's default Zhipu connection)", flush=True)
+    return {"zhipu": {"baseUrl": url, "token": demo_key}}

@@ -5,17 +5,23 @@ loopback port; each workflow in `examples/workflows/` runs with its inputs' defa
 through the same runner and the same Zhipu handlers as against the real API — only the
 connection's base URL differs. Each step and its output are shown; files the workflows save
 go to an output directory (an input named `outputDir` is pointed there).
+
+The Zhipu plugin adds this command through the `register_commands` hook: the generic command
+line and workflow runner know nothing of the emulator.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from zhipu_connector.host.errors import ConnectorError
-from zhipu_connector.workflow.cli import TaskPrinter
+from zhipu_connector.workflow.cli import TaskPrinter, show_core_log
 from zhipu_connector.workflow.examples import example_workflows
 from zhipu_connector.workflow.model import Workflow, load_workflow
 
@@ -23,6 +29,25 @@ DEMO_KEY = "demo.emulator-only-key"
 """The key the demo's emulator accepts; it is not a real key and works nowhere else."""
 
 OUTPUT_DIR_INPUT = "outputDir"
+ZHIPU = "zhipu"
+
+
+def demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--output-dir", metavar="DIR", help="where the workflows save files (default: a new temporary directory)"
+    )
+    parser.add_argument(
+        "--workflow",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this example (file name, with or without extension); repeatable",
+    )
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    show_core_log()
+    return run_demo(output_dir=args.output_dir, only=args.workflow, stream=sys.stdout)
 
 
 def run_demo(*, output_dir: str | Path | None = None, only: Sequence[str] = (), stream: IO[str]) -> int:
@@ -86,12 +111,9 @@ def _inputs(workflow: Workflow, directory: Path) -> dict[str, Any]:
 
 
 def _connections(host: Any, workflow: Workflow, base_url: str) -> dict[str, Any]:
-    """What `--token DEMO_KEY --base-url URL` would give each component that needs a connection."""
-    import argparse
+    """The emulator's URL and demo key for the Zhipu component; nothing for any other."""
+    from zhipu_connector.host.environment import environment_values
 
-    from zhipu_connector.cli import connection_values
-
-    options = argparse.Namespace(token=DEMO_KEY, base_url=base_url, jwt=False, connection_pairs=[])
     connections: dict[str, Any] = {}
     for task in workflow.tasks:
         task_type = task.task_type
@@ -101,6 +123,10 @@ def _connections(host: Any, workflow: Workflow, base_url: str) -> dict[str, Any]
             component = host.component(task_type.component)
         except ConnectorError:
             continue  # reported by the checks when the workflow runs
-        if component.connection is not None:
-            connections[component.name] = connection_values(options, component, environ={})
+        if component.connection is None:
+            continue
+        if component.name == ZHIPU:
+            connections[ZHIPU] = {"token": DEMO_KEY, "baseUrl": base_url}
+        else:  # another connector in an example gets only what it declares itself
+            connections[component.name] = environment_values(component, os.environ)
     return connections
