@@ -89,7 +89,7 @@ def test_validation_messages_appear_next_to_their_fields(memo):
     assert urgency_error.inner_text() == "Urgency: 1.5 is greater than the maximum of 1"
     assert field(form, "title").locator(".zc-error").inner_text() == "Title is required"
     heading = form.locator(".zc-items > .zc-item").first.locator('.zc-field[data-key="heading"] .zc-error')
-    assert heading.inner_text() == "Heading is required", "messages.0.heading finds the first item's field"
+    assert heading.inner_text() == "Heading is required", "sections[0].heading finds the first item's field"
     assert "3 problems" in form.locator(".zc-form-errors").inner_text()
     form.locator('.zc-field[data-key="urgency"] input').fill("0.7")
     assert field(form, "urgency").locator(".zc-error").is_hidden(), "editing a field clears its message"

@@ -113,7 +113,7 @@ def test_a_minimal_definition_loads():
         ),
         (
             {"type": "STRING", "controlType": "SELECT", "options": [{"label": "A", "value": 1}]},
-            "actions.act.properties.p.options.0.value: 1 is not a STRING value",
+            "actions.act.properties.p.options[0].value: 1 is not a STRING value",
         ),
         (
             {
@@ -121,7 +121,7 @@ def test_a_minimal_definition_loads():
                 "controlType": "SELECT",
                 "options": [{"label": "A", "value": "a"}, {"label": "B", "value": "a"}],
             },
-            "actions.act.properties.p.options.1.value: 'a' is listed twice",
+            "actions.act.properties.p.options[1].value: 'a' is listed twice",
         ),
         ({"type": "STRING", "maxLength": 2, "defaultValue": "abc"}, "'abc' is longer than maxLength 2"),
         ({"type": "STRING", "pattern": "("}, "actions.act.properties.p.pattern: '(' is not a 'regex'"),

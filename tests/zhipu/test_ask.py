@@ -220,7 +220,7 @@ def test_a_tool_message_without_a_tool_call_id_is_refused_before_sending(host, e
     with pytest.raises(InputValidationError) as caught:
         ask(host, {"model": "glm-4-flash", "messages": messages})
     [problem] = caught.value.problems
-    assert problem.location == "messages.1.toolCallId"
+    assert problem.location == "messages[1].toolCallId"
     assert "Tool call ID is required for a message whose role is 'tool'" in problem.message
     assert str(caught.value).startswith("zhipu.ask: invalid inputs (1 problem)")
     assert emulator.requests == []
@@ -235,9 +235,9 @@ def test_a_tool_call_id_on_another_role_is_refused_and_every_problem_is_reported
     with pytest.raises(InputValidationError) as caught:
         ask(host, {"model": "glm-4-flash", "messages": messages})
     assert [p.location for p in caught.value.problems] == [
-        "messages.0.toolCallId",
-        "messages.1.toolCallId",
-        "messages.2.toolCallId",
+        "messages[0].toolCallId",
+        "messages[1].toolCallId",
+        "messages[2].toolCallId",
     ]
     assert "belongs on a 'tool' message only, not on a 'user' message" in caught.value.problems[0].message
     assert emulator.requests == []

@@ -173,5 +173,5 @@ def test_a_tool_message_without_its_id_is_refused_before_sending(capsys, base_ur
     )
     assert (status, out) == (1, "")
     assert err.startswith(
-        "error: zhipu.ask: invalid inputs (1 problem)\n  - messages.1.toolCallId: Tool call ID is required"
+        "error: zhipu.ask: invalid inputs (1 problem)\n  - messages[1].toolCallId: Tool call ID is required"
     )

@@ -107,7 +107,7 @@ def test_blank_messages_are_refused_naming_each(host, emulator):
     inputs = {"model": "cogview-4", "imageMessages": [{"content": "a fox"}, {"content": "   "}, {"content": "\n\t"}]}
     with pytest.raises(InputValidationError) as caught:
         create_image(host, inputs)
-    assert [p.location for p in caught.value.problems] == ["imageMessages.1.content", "imageMessages.2.content"]
+    assert [p.location for p in caught.value.problems] == ["imageMessages[1].content", "imageMessages[2].content"]
     assert "Content is blank" in caught.value.problems[0].message
     assert emulator.requests == []
 

@@ -44,7 +44,7 @@ def bound_keywords(ranges: object, pattern: str | None = None) -> dict[str, Any]
     for attribute, keyword in BOUNDS:
         value = getattr(ranges, attribute)
         if value is not None:
-            keywords[keyword] = _whole(value) if keyword in ("minimum", "maximum") else value
+            keywords[keyword] = value  # typed by the models: an INTEGER's bounds are ints already
     if pattern is not None:
         keywords["pattern"] = pattern
     return keywords
@@ -133,11 +133,6 @@ def output_schema(action: Action, *, component: str = "") -> dict[str, Any]:
     schema["title"] = f"{component}.{action.name} output" if component else f"{action.name} output"
     schema.update(property_schema(action.output))
     return schema
-
-
-def _whole(number: float) -> float | int:
-    """1.0 as 1, so the published schema reads as written."""
-    return int(number) if float(number).is_integer() else number
 
 
 def derive_all(component: Component) -> dict[str, Any]:

@@ -11,7 +11,7 @@ would otherwise compile each one at import, a few milliseconds of every start.
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 PropertyType = Literal["STRING", "INTEGER", "NUMBER", "BOOLEAN", "ARRAY", "OBJECT", "DATE", "DATE_TIME", "TIME", "NULL"]
@@ -66,6 +66,11 @@ def _named(mapping: Any) -> Any:
     return mapping
 
 
+_INTEGER_FIELDS = frozenset(
+    ("minValue", "maxValue", "defaultValue", "exampleValue", "min_value", "max_value", "default_value", "example_value")
+)
+
+
 class Option(_Model):
     label: str
     value: str | bool | int | float
@@ -94,8 +99,9 @@ class Property(_Model):
     environment: str | None = None
     allow_custom_value: bool = False
     options: tuple[Option, ...] | None = None
-    min_value: float | None = None
-    max_value: float | None = None
+    min_value: int | float | None = None
+    """Typed as the property is: an INTEGER's bounds are ints (`_integers_as_int`), a NUMBER's as written."""
+    max_value: int | float | None = None
     min_length: int | None = None
     max_length: int | None = None
     pattern: str | None = None
@@ -106,6 +112,22 @@ class Property(_Model):
     display_condition: str | None = None
 
     _named_properties = field_validator("properties", mode="before")(_named)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integers_as_int(cls, data: Any) -> Any:
+        """An INTEGER's whole bounds, default and example as ints (`2.0` → `2`), so each prints as written.
+
+        A bound that is not whole is left as it is, for the rules to refuse with its location.
+        """
+        if not isinstance(data, dict) or data.get("type") != "INTEGER":
+            return data
+        whole = {
+            key: int(value)
+            for key, value in data.items()
+            if key in _INTEGER_FIELDS and isinstance(value, float) and value.is_integer()
+        }
+        return {**data, **whole} if whole else data
 
     @property
     def control(self) -> ControlType | None:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 from zhipu_connector.definition.models import Component, Property
+from zhipu_connector.definition.schema_errors import compiled_pattern, pattern_matches
 from zhipu_connector.errors import Problem
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -82,6 +83,8 @@ def _check_property(
     prop: Property, where: str, siblings: tuple[Property, ...], root: tuple[Property, ...] = (), in_item: bool = False
 ) -> Iterator[Problem]:
     yield from _check_bounds(prop, where)
+    if prop.pattern is not None and not _valid_pattern(prop.pattern):
+        yield Problem(f"{where}.pattern", f"{prop.pattern!r} is not a regular expression")
     yield from _check_options(prop, where)
     for field, value in (("defaultValue", prop.default_value), ("exampleValue", prop.example_value)):
         if value is not None:
@@ -106,7 +109,11 @@ def _check_bounds(prop: Property, where: str) -> Iterator[Problem]:
         (prop.min_items, prop.max_items, "minItems", "maxItems"),
     ):
         if low is not None and high is not None and low > high:
-            yield Problem(f"{where}.{low_key}", f"{_show(low)} is above {high_key} {_show(high)}")
+            yield Problem(f"{where}.{low_key}", f"{low} is above {high_key} {high}")
+    if prop.type == "INTEGER":
+        for key, bound in (("minValue", prop.min_value), ("maxValue", prop.max_value)):
+            if isinstance(bound, float):
+                yield Problem(f"{where}.{key}", f"{bound} is not a whole number, as an INTEGER's bounds must be")
 
 
 def _check_options(prop: Property, where: str) -> Iterator[Problem]:
@@ -115,7 +122,7 @@ def _check_options(prop: Property, where: str) -> Iterator[Problem]:
     seen: set[object] = set()
     item_type = prop.items.type if prop.type == "ARRAY" and prop.items else prop.type
     for index, option in enumerate(prop.options):
-        place = f"{where}.options.{index}.value"
+        place = f"{where}.options[{index}].value"
         accepted = _PYTHON_TYPES.get(item_type)
         if accepted and not _is_instance(option.value, item_type):
             yield Problem(place, f"{option.value!r} is not a {item_type} value")
@@ -129,15 +136,15 @@ def value_problems(prop: Property, value: object) -> list[str]:
     """Why `value` cannot be this property's value (bounds, pattern, options); empty if it can."""
     problems: list[str] = []
     if prop.min_value is not None and _is_number(value) and value < prop.min_value:
-        problems.append(f"{_show(value)} is below minValue {_show(prop.min_value)}")
+        problems.append(f"{value} is below minValue {prop.min_value}")
     if prop.max_value is not None and _is_number(value) and value > prop.max_value:
-        problems.append(f"{_show(value)} is above maxValue {_show(prop.max_value)}")
+        problems.append(f"{value} is above maxValue {prop.max_value}")
     if isinstance(value, str):
         if prop.min_length is not None and len(value) < prop.min_length:
             problems.append(f"{value!r} is shorter than minLength {prop.min_length}")
         if prop.max_length is not None and len(value) > prop.max_length:
             problems.append(f"{value!r} is longer than maxLength {prop.max_length}")
-        if prop.pattern and not re.search(prop.pattern, value):
+        if prop.pattern and _valid_pattern(prop.pattern) and not pattern_matches(prop.pattern, value):
             problems.append(f"{value!r} does not match pattern {prop.pattern!r}")
     if prop.options and not prop.allow_custom_value:
         allowed = [option.value for option in prop.options]
@@ -195,7 +202,9 @@ def _same(a: object, b: object) -> bool:
     return a == b and isinstance(a, bool) == isinstance(b, bool)
 
 
-def _show(number: object) -> str:
-    if isinstance(number, float) and number.is_integer():
-        return str(int(number))
-    return str(number)
+def _valid_pattern(pattern: str) -> bool:
+    try:
+        compiled_pattern(pattern)
+    except re.error:
+        return False
+    return True

@@ -39,18 +39,14 @@ def field_hint(field: Field) -> str | None:
     return f"{text}." if text else None
 
 
-def _range(low: float | None, high: float | None, unit: str, both: str, only_low: str, only_high: str) -> str:
+def _range(
+    low: int | float | None, high: int | float | None, unit: str, both: str, only_low: str, only_high: str
+) -> str:
     if low is None and high is None:
         return ""
-    shown = {"low": _number(low), "high": _number(high), "unit": unit}
+    shown = {"low": "" if low is None else low, "high": "" if high is None else high, "unit": unit}
     if low is not None and high is not None:
         return both.format(**shown)
     text = (only_low if low is not None else only_high).format(**shown)
     count = low if low is not None else high
     return text + "s" if unit and count != 1 else text
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if float(value).is_integer() else str(value)

@@ -347,9 +347,7 @@ def _display(value: Any) -> str:
     """A default or example as an input shows it."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return str(value)  # typed by the models: an INTEGER's default is an int, a NUMBER's as written
 
 
 def _same(a: Any, b: Any) -> bool:

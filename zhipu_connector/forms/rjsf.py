@@ -1,32 +1,29 @@
-"""A form tree as JSON Schema (draft 2020-12) + uiSchema, in react-jsonschema-form's conventions.
+"""A form as JSON Schema (draft 2020-12) + uiSchema, in react-jsonschema-form's conventions.
 
-The schema accepts what the form may send and nothing more, and everything it accepts is
-accepted by the schema dispatch validates against (`definition.json_schema.input_schema`);
-the tests prove it with generated documents. It differs only in presentation:
+The schema *is* the one dispatch validates against (`definition.json_schema`, carried by the
+form as `Form.schema`), so the form accepts exactly what dispatch accepts by construction.
+Only annotations and spellings that accept the same values are changed:
 
-- options are `oneOf: [{const, title}]`, so a select shows labels, not raw values;
+- each `enum` is spelled `oneOf: [{const, title}]` with the options' labels (the same values;
+  the loader refuses an option listed twice), and a BOOLEAN select gets its two values labelled;
   suggestions (`allowCustomValue`) stay `examples`, which the form offers as a datalist;
-- a field behind a display condition lives in `allOf: [{if: <condition>, then: {properties,
-  required}}]`, react-jsonschema-form's own way of showing a field only when a condition holds;
-  the object is then closed with `unevaluatedProperties: false` (which sees into `then`)
-  instead of `additionalProperties: false` (which would not). The condition is judged with the
-  top-level defaults filled in, as dispatch does. A condition that JSON Schema cannot express
-  (ordering, `[index]`) keeps its field in `properties` and travels in
-  `ui:options.displayCondition` for the page to evaluate.
+- the form's own title, description and top-level defaults (a server's preset connection)
+  are the annotations; a secret keeps no default or example.
 
-The uiSchema gives each field its `ui:widget` (from the widget table), `ui:placeholder`,
-`ui:help` (the rule the server enforces), `ui:order` (basic fields first, advanced after, each
-in the definition's order) and groups the advanced fields, collapsed, under
-`ui:options.groups`; each advanced field also carries `ui:options.advanced: true`.
+What a form shows and when is the uiSchema's job: each field's `ui:widget` (from the widget
+table), `ui:placeholder`, `ui:help` (the rule the server enforces), `ui:order` (basic fields
+first, advanced after, each in the definition's order), the advanced fields grouped and
+collapsed under `ui:options.groups` (each with `ui:options.advanced: true`), a display
+condition as `ui:options.displayCondition` for the page to evaluate, and a hidden property
+(which dispatch accepts and drops) as `ui:widget: hidden`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from zhipu_connector.definition.conditions import parse_condition
-from zhipu_connector.definition.json_schema import DRAFT, FORMAT, JSON_TYPE, bound_keywords
+from zhipu_connector.definition.json_schema import DRAFT
 from zhipu_connector.forms.hints import field_hint
 from zhipu_connector.forms.tree import Field, Form
 
@@ -39,111 +36,60 @@ def render_rjsf(form: Form) -> dict[str, Any]:
 
 
 def form_schema(form: Form) -> dict[str, Any]:
-    """The form's JSON Schema (draft 2020-12)."""
-    schema: dict[str, Any] = {"$schema": DRAFT, "title": form.title}
+    """The form's JSON Schema: dispatch's, presented."""
+    schema = _presented_object(form.schema, form.fields)
+    schema["$schema"] = DRAFT
+    schema["title"] = form.title
+    schema.pop("description", None)
     if form.description:
         schema["description"] = form.description
-    schema.update(_object_schema(form.fields, form.defaults))
-    return schema
+    for field in form.fields:  # the form's defaults: the definition's, or a server's presets
+        if field.has_default and field.key in schema.get("properties", {}):
+            schema["properties"][field.key]["default"] = field.default
+    return {"$schema": schema.pop("$schema"), "title": schema.pop("title"), **schema}
 
 
 def ui_schema(form: Form) -> dict[str, Any]:
     """The form's uiSchema."""
-    return _ui_object(form.fields)
+    return _ui_object(form.fields, form.schema)
 
 
 # ---------------------------------------------------------------- schema
 
 
-def _object_schema(
-    fields: Iterable[Field], defaults: Mapping[str, Any], outer: frozenset[str] | None = None
-) -> dict[str, Any]:
-    """An object of `fields`; those behind an expressible condition move into `if/then`.
-
-    `outer` names the top-level keys a condition inside an array item may also read (dispatch
-    looks a name up in the item first, then at the top level); None outside array items.
-    """
-    fields = list(fields)
-    own = frozenset(f.key for f in fields)
-    always: list[Field] = []
-    branches: dict[str, tuple[dict[str, Any], list[Field]]] = {}
-    for field in fields:
-        when = _condition_schema(field.condition, defaults, own, outer) if field.condition else None
-        if when is None:
-            always.append(field)
-        else:
-            branches.setdefault(field.condition or "", (when, []))[1].append(field)
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": {f.key: value_schema(f, outer=outer, siblings=own) for f in always},
-    }
-    required = [f.key for f in always if f.required and not f.condition]
-    if required:
-        schema["required"] = required
-    if branches:
-        schema["allOf"] = [_branch(when, shown, outer, own) for when, shown in branches.values()]
-        schema["unevaluatedProperties"] = False
-    else:
-        schema["additionalProperties"] = False
-    return schema
+def _presented_object(schema: Mapping[str, Any], fields: tuple[Field, ...]) -> dict[str, Any]:
+    presented = dict(schema)
+    if "properties" in schema:
+        by_key = {f.key: f for f in fields}
+        presented["properties"] = {
+            key: _presented(value, by_key.get(key)) for key, value in schema["properties"].items()
+        }
+    return presented
 
 
-def _condition_schema(
-    source: str, defaults: Mapping[str, Any], own: frozenset[str], outer: frozenset[str] | None
-) -> dict[str, Any] | None:
-    """The condition as a test of the object it sits in, when it reads only that object."""
-    condition = parse_condition(source)
-    if outer is not None:
-        names = {path[0] for path in condition.paths() if path}
-        if condition.uses_index or not names <= own or names & outer:
-            return None  # it reads the top level or the item's position: the page decides
-    return condition.to_json_schema(defaults)
-
-
-def _branch(
-    when: dict[str, Any], shown: list[Field], outer: frozenset[str] | None, own: frozenset[str]
-) -> dict[str, Any]:
-    then: dict[str, Any] = {"properties": {f.key: value_schema(f, outer=outer, siblings=own) for f in shown}}
-    required = [f.key for f in shown if f.required]
-    if required:
-        then["required"] = required
-    return {"if": when, "then": then}
-
-
-def value_schema(
-    field: Field, *, outer: frozenset[str] | None = None, siblings: frozenset[str] = frozenset()
-) -> dict[str, Any]:
-    """The JSON Schema of one field's value.
-
-    `outer` is as for `_object_schema`; `siblings` are the keys next to the field, which become
-    what its array's items may read besides their own when it sits outside array items.
-    """
-    schema: dict[str, Any] = {"type": JSON_TYPE[field.type], "title": field.label}
-    if field.description:
-        schema["description"] = field.description
-    if field.type in FORMAT:
-        schema["format"] = FORMAT[field.type]
-    schema.update(bound_keywords(field.bounds, field.pattern))
-    if field.options:
-        choices = [_choice(choice.value, choice.label, choice.description) for choice in field.options]
-        if field.type == "ARRAY":  # a multi-select: each chosen item is one of the options
-            schema["uniqueItems"] = True
-            schema["items"] = {"oneOf": choices}
-        elif field.open_options:
-            schema["examples"] = [choice.value for choice in field.options]
-        else:
-            schema["oneOf"] = choices
-    if field.item is not None and "items" not in schema:
-        schema["items"] = value_schema(field.item, outer=siblings if outer is None else outer)
-    if field.type == "OBJECT" and field.fields:
-        schema.update(_object_schema(field.fields, {}, outer))  # dispatch fills in top-level defaults only
-    if field.has_default:
-        schema["default"] = field.default
-    if field.example is not None:
-        schema.setdefault("examples", [field.example])
-    if field.secret:
-        schema["writeOnly"] = True
-    return schema
+def _presented(schema: Mapping[str, Any], field: Field | None) -> dict[str, Any]:
+    """One value's schema with its options labelled; a hidden property (no field) as dispatch has it."""
+    presented = dict(schema)
+    if field is None:
+        return presented
+    if presented.get("writeOnly"):
+        presented.pop("default", None)
+        presented.pop("examples", None)
+    choices = [_choice(choice.value, choice.label, choice.description) for choice in field.options]
+    if "enum" in presented and choices:
+        del presented["enum"]
+        presented["oneOf"] = choices
+    elif presented.get("type") == "boolean" and choices and not field.open_options:
+        presented["oneOf"] = choices  # exactly true and false, each with its label
+    items = presented.get("items")
+    if isinstance(items, Mapping):
+        if "enum" in items and choices:
+            presented["items"] = {**{k: v for k, v in items.items() if k != "enum"}, "oneOf": choices}
+        elif field.item is not None:
+            presented["items"] = _presented(items, field.item)
+    if field.fields:
+        presented = _presented_object(presented, field.fields)
+    return presented
 
 
 def _choice(value: Any, label: str, description: str | None) -> dict[str, Any]:
@@ -156,19 +102,23 @@ def _choice(value: Any, label: str, description: str | None) -> dict[str, Any]:
 # ---------------------------------------------------------------- uiSchema
 
 
-def _ui_object(fields: tuple[Field, ...]) -> dict[str, Any]:
+def _ui_object(fields: tuple[Field, ...], schema: Mapping[str, Any]) -> dict[str, Any]:
     basic = [f.key for f in fields if not f.advanced]
     advanced = [f.key for f in fields if f.advanced]
-    ui: dict[str, Any] = {"ui:order": basic + advanced}
+    hidden = [key for key in schema.get("properties", {}) if key not in {f.key for f in fields}]
+    ui: dict[str, Any] = {"ui:order": basic + advanced + hidden}
     if advanced:
         ui["ui:options"] = {"groups": [{**ADVANCED_GROUP, "fields": advanced}]}
     for field in fields:
-        ui[field.key] = ui_field(field)
+        ui[field.key] = ui_field(field, schema.get("properties", {}).get(field.key, {}))
+    for key in hidden:
+        ui[key] = {"ui:widget": "hidden"}
     return ui
 
 
-def ui_field(field: Field) -> dict[str, Any]:
-    """The uiSchema of one field."""
+def ui_field(field: Field, schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The uiSchema of one field (`schema`: its value's schema, to find hidden members)."""
+    schema = schema or {}
     ui: dict[str, Any] = {}
     if field.widget.rjsf:
         ui["ui:widget"] = field.widget.rjsf
@@ -188,9 +138,10 @@ def ui_field(field: Field) -> dict[str, Any]:
     if field.open_options:
         options["suggestions"] = [choice.to_json() for choice in field.options]
     if field.item is not None:
-        ui["items"] = ui_field(field.item)
+        items = schema.get("items")
+        ui["items"] = ui_field(field.item, items if isinstance(items, Mapping) else None)
     if field.fields:
-        members = _ui_object(field.fields)
+        members = _ui_object(field.fields, schema)
         options.update(members.pop("ui:options", {}))
         ui.update(members)
     if options:

@@ -39,10 +39,10 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class Bounds:
-    """The ranges a value must keep to; None where the definition sets none."""
+    """The ranges a value must keep to; None where the definition sets none (typed as the models type them)."""
 
-    min_value: float | None = None
-    max_value: float | None = None
+    min_value: int | float | None = None
+    max_value: int | float | None = None
     min_length: int | None = None
     max_length: int | None = None
     min_items: int | None = None
@@ -128,6 +128,8 @@ class Form:
     title: str
     description: str | None
     fields: tuple[Field, ...]
+    schema: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    """The JSON Schema dispatch validates this form's values against (`definition.json_schema`)."""
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -161,13 +163,19 @@ def action_form(component: Component, action: Action | str) -> Form:
         except KeyError:
             known = ", ".join(component.action_names)
             raise UnknownActionError(f"{component.name} has no action {action!r} (known: {known})") from None
-    return Form("action", component.name, action.name, action.title, action.description, fields_of(action.properties))
+    schema = component.derived_schemas()["actions"][action.name]["input"]
+    return Form(
+        "action", component.name, action.name, action.title, action.description, fields_of(action.properties), schema
+    )
 
 
 def connection_form(component: Component, authorization: str | None = None) -> Form:
     """The form of one of `component`'s connection authorizations (the first by default)."""
     auth = _authorization(component, authorization)
-    return Form("connection", component.name, auth.name, auth.title, auth.description, fields_of(auth.properties))
+    schema = component.derived_schemas()["connections"][auth.name]
+    return Form(
+        "connection", component.name, auth.name, auth.title, auth.description, fields_of(auth.properties), schema
+    )
 
 
 def component_forms(component: Component) -> tuple[Form | None, tuple[Form, ...]]:
@@ -202,8 +210,8 @@ def field_of(prop: Property) -> Field:
         options=_choices(prop),
         open_options=bool(prop.options) and prop.allow_custom_value,
         bounds=Bounds(
-            whole(prop.min_value),
-            whole(prop.max_value),
+            prop.min_value,
+            prop.max_value,
             prop.min_length,
             prop.max_length,
             prop.min_items,
@@ -238,13 +246,6 @@ def _authorization(component: Component, name: str | None) -> Authorization:
             return auth
     known = ", ".join(a.name for a in auths)
     raise UnknownActionError(f"{component.name} has no authorization {name!r} (known: {known})")
-
-
-def whole(number: float | None) -> float | int | None:
-    """1.0 as 1: the definition's loader reads every bound as a float; people write 1."""
-    if number is None or not float(number).is_integer():
-        return number
-    return int(number)
 
 
 def _compact(data: dict[str, Any]) -> dict[str, Any]:

@@ -294,13 +294,14 @@
     summary.hidden = true;
   }
 
-  /** The field a problem's dotted location names, or its nearest ancestor; null for the form itself. */
+  /** The field a problem's location (`messages[0].content`) names, or its nearest ancestor; null for the form itself. */
   function locate(form, location) {
     if (!location) return null;
     let container = rootOf(form), field = null;
-    for (const step of location.split(".")) {
-      if (field && field.classList.contains("zc-array") && /^\d+$/.test(step)) {
-        const item = itemsOf(field)[Number(step)];
+    for (const step of location.match(/[^.[\]]+|\[\d+\]/g) || []) {
+      if (step.startsWith("[")) {
+        if (!field || !field.classList.contains("zc-array")) break;
+        const item = itemsOf(field)[Number(step.slice(1, -1))];
         if (!item) break;
         field = itemField(item);
         container = field.classList.contains("zc-object") ? membersOf(field) : null;
