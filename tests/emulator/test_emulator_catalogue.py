@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
+import httpx
 import pytest
 from platform_support import Platform, error_of
 
@@ -50,3 +55,27 @@ def test_both_platforms_serve_the_tasks(path: str) -> None:
         platform = Platform(platform=name)
         task = platform.post(path, body).json()
         assert platform.get(f"/async-result/{task['id']}").json()["task_status"] == "PROCESSING"
+
+
+@pytest.mark.slow
+def test_the_command_line_picks_the_platform_and_the_task_time() -> None:
+    command = [sys.executable, "-m", "zhipu_connector.emulator", "--port", "0", "--platform", "international"]
+    process = subprocess.Popen(
+        [*command, "--task-seconds", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        banner = process.stdout.readline()  # type: ignore[union-attr]
+        match = re.search(r"(http://127\.0\.0\.1:\d+/api/paas/v4)", banner)
+        assert match, banner
+        url, auth = match.group(1), {"Authorization": "Bearer cli-key.cli-secret"}
+        assert (
+            httpx.post(f"{url}/embeddings", json={"model": "embedding-3", "input": "x"}, headers=auth).status_code
+            == 404
+        )
+        task = httpx.post(
+            f"{url}/videos/generations", json={"model": "cogvideox-3", "prompt": "x"}, headers=auth
+        ).json()
+        assert httpx.get(f"{url}/async-result/{task['id']}", headers=auth).json()["task_status"] == "SUCCESS"
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)

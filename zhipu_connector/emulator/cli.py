@@ -57,12 +57,31 @@ def emulator_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FIELD",
         help="accept null for this top-level field from any client (repeatable)",
     )
+    parser.add_argument(
+        "--platform",
+        choices=("mainland", "international"),
+        help="the platform to emulate (default: mainland); the international one lacks embeddings, batches, ...",
+    )
+    parser.add_argument(
+        "--task-seconds",
+        type=float,
+        dest="task_seconds",
+        metavar="SECONDS",
+        help="how long video / async image / async chat tasks stay PROCESSING (default: 3)",
+    )
+    parser.add_argument(
+        "--batch-seconds",
+        type=float,
+        dest="batch_seconds",
+        metavar="SECONDS",
+        help="how long a batch takes from creation to completed (default: 6)",
+    )
 
 
 def emulator_command(args: argparse.Namespace) -> int:
     names = (
         "host", "port", "api_keys", "fault", "fault_first_requests", "retry_after_seconds",
-        "max_concurrent_requests",
+        "max_concurrent_requests", "platform", "task_seconds", "batch_seconds",
     )  # fmt: skip
     settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     serve(**settings, allow_null_fields=frozenset(args.allow_null_fields))
