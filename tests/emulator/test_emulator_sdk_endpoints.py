@@ -158,3 +158,20 @@ def test_a_file_with_a_newest_model_is_refused_at_upload(sdk) -> None:
     with pytest.raises(errors) as raised:
         sdk.files.create(file=("rows.jsonl", io.BytesIO(jsonl(rows))), purpose="batch")
     assert raised.value.status_code == 400 and "1210" in raised.value.response.text
+
+
+def test_zai_sdks_international_client_against_the_international_platform() -> None:
+    clock = FakeClock()
+    config = EmulatorConfig(api_keys=frozenset({KEY}), clock=clock, task_seconds=5, platform="international")
+    with running_emulator(config) as url:
+        client = zai.ZaiClient(api_key=KEY, base_url=url + "/", max_retries=0)
+        task = client.videos.generations(model="cogvideox-3", prompt="waves on a beach")
+        clock.advance(5)
+        assert client.videos.retrieve_videos_result(id=task.id).task_status == "SUCCESS"
+        image = client.images.async_generations(model="glm-image", prompt="a lighthouse")
+        clock.advance(5)
+        assert client.images.retrieve_images_result(id=image.id).task_status == "SUCCESS"
+        with pytest.raises(zai.core.APIStatusError) as raised:  # no embeddings on api.z.ai
+            client.embeddings.create(model="embedding-3", input="hello")
+        assert raised.value.status_code == 404
+        client.close()
