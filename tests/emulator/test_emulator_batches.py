@@ -303,3 +303,19 @@ def test_a_zero_time_batch_completes_on_first_read() -> None:
     platform = Platform(batch_seconds=0)
     batch = create(platform, upload(platform, ROWS[:3])["id"])
     assert retrieve(platform, batch["id"])["status"] == "completed"
+
+
+def test_the_size_and_file_count_limits(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zhipu_connector.emulator import files
+
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 200)
+    big = jsonl([chat_line(f"row-{n:04d}") for n in range(3)])
+    assert len(big) > 200
+    assert error_of(platform.upload(big)) == (435, "435", f"file: {len(big)} bytes, more than 100 MB")
+    monkeypatch.setattr(files, "MAX_BATCH_FILES", 2)
+    upload(platform, ROWS[:1])
+    upload(platform, ROWS[1:2])
+    assert error_of(platform.upload(ROWS[2:3])) == (
+        400, "1210", "file: at most 2 batch files per account; delete some",
+    )  # fmt: skip
+    assert platform.upload(ROWS[2:3], key=OTHER_KEY).status_code == 200  # the limit is per account

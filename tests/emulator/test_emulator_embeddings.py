@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import httpx
 import pytest
 from platform_support import Platform, error_of
 
@@ -119,3 +120,13 @@ def test_faults_apply_as_to_chat(platform: Platform) -> None:
 def test_the_international_platform_has_no_embeddings() -> None:
     response = Platform(platform="international").post("/embeddings", {"model": "embedding-3", "input": "x"})
     assert error_of(response) == (404, "1222", "API does not exist: /api/paas/v4/embeddings")
+
+
+def test_shape_faults_break_the_reply_as_for_chat(platform: Platform) -> None:
+    body = {"model": "embedding-3", "input": "x", "dimensions": 256}
+    malformed = platform.post("/embeddings", body, headers={"X-Emulator-Fault": "malformed"})
+    assert malformed.status_code == 200
+    with pytest.raises(ValueError):
+        malformed.json()
+    with pytest.raises(httpx.RemoteProtocolError):
+        platform.post("/embeddings", body, headers={"X-Emulator-Fault": "drop"})
