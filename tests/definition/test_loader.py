@@ -239,7 +239,14 @@ def test_the_format_schema_is_itself_valid():
     Draft202012Validator.check_schema(load_schema("component.schema.json"))
 
 
-def test_yaml_safe_loading_never_builds_python_objects():
-    problems = problems_of("name: !!python/object/apply:os.system ['true']\n")
-    assert problems  # the safe composer refuses the tag; nothing ran
-    assert yaml  # imported for the tag constants only
+def test_yaml_safe_loading_never_builds_python_objects(tmp_path):
+    def payload(marker):
+        return f"name: !!python/object/apply:builtins.exec [\"open({str(marker)!r}, 'w').close()\"]\n"
+
+    control = tmp_path / "unsafe-ran"
+    yaml.unsafe_load(payload(control))  # the same document through an unsafe loader runs its code
+    assert control.exists()
+    marker = tmp_path / "safe-ran"
+    problems = problems_of(payload(marker) + "title: T\nversion: 1\nactions: {}\n")
+    assert not marker.exists(), "the definition loader ran code from a tag"
+    assert any(p.startswith("name: [") and "is not of type 'string'" in p for p in problems), problems
