@@ -46,6 +46,11 @@ _SPREAD = 8  # coordinates each feature touches: spreads a short text over more 
 _WORD_WEIGHT = 1.0
 _TRIGRAM_WEIGHT = 0.35
 _NOISE_SHARE = 0.25
+_STOP_WEIGHT = 0.15  # words every text shares say little about what it is about
+_STOP_WORDS = frozenset(
+    "a an and are as at be by can do does for from has have how i in is it its my of on or our so that the "
+    "their this to was we what when where which who why will with you your".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +137,9 @@ def _features(text: str) -> list[tuple[str, float]]:
         if _CJK.match(word):
             features += [(f"c:{char}", _WORD_WEIGHT) for char in word]
             features += [(f"b:{word[i : i + 2]}", _WORD_WEIGHT) for i in range(len(word) - 1)]
+            continue
+        if word in _STOP_WORDS:
+            features.append((f"w:{word}", _STOP_WEIGHT))
             continue
         features.append((f"w:{word}", _WORD_WEIGHT))
         padded = f"<{word}>"
