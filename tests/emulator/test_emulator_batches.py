@@ -21,7 +21,7 @@ def platform() -> Platform:
     return Platform(batch_seconds=100)
 
 
-def upload(platform: Platform, lines: list[dict], **options: object) -> dict:
+def upload(platform: Platform, lines: list[dict] | bytes, **options: object) -> dict:
     response = platform.upload(lines, **options)
     assert response.status_code == 200, response.text
     return response.json()
@@ -319,3 +319,12 @@ def test_the_size_and_file_count_limits(platform: Platform, monkeypatch: pytest.
         400, "1210", "file: at most 2 batch files per account; delete some",
     )  # fmt: skip
     assert platform.upload(ROWS[2:3], key=OTHER_KEY).status_code == 200  # the limit is per account
+
+
+def test_a_line_separator_inside_a_text_is_not_a_line_end(platform: Platform) -> None:
+    rows = [chat_line("sep-00001", "one\u2028two\u0085three"), chat_line("crlf-0002")]
+    content_bytes = jsonl(rows).replace(b"}\n", b"}\r\n", 1)  # a CRLF line end is fine too
+    batch = create(platform, upload(platform, content_bytes)["id"])
+    platform.clock.advance(100)
+    done = retrieve(platform, batch["id"])
+    assert done["request_counts"] == {"total": 2, "completed": 2, "failed": 0}

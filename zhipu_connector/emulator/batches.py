@@ -57,7 +57,8 @@ class Batch:
     auto_delete: bool
     metadata: dict[str, str] | None
     created: float
-    lines: list[dict[str, Any]]
+    lines: list[dict[str, Any]]  # emptied once the batch is over
+    total: int
     fault: FaultSpec | None
     invalid: list[dict[str, Any]]
     status: str = "validating"
@@ -111,11 +112,12 @@ class BatchStore:
         stored = self._files.get(owner, file)
         if stored.purpose != "batch":
             raise bad_field(f"input_file_id: {file} is a {stored.purpose} file, not a batch file")
+        lines = batch_lines(stored.content)
         now = self._clock()
         self._count += 1
         invalid = [
             {"code": "1210", "line": number, "message": f"url {line['url']} does not match endpoint", "param": "url"}
-            for number, line in enumerate(stored.lines, start=1)
+            for number, line in enumerate(lines, start=1)
             if line["url"] != endpoint
         ][:10]
         if fault is not None and fault.name == "batch_invalid" and not invalid:
@@ -130,7 +132,8 @@ class BatchStore:
             auto_delete=auto_delete,
             metadata=metadata,
             created=now,
-            lines=stored.lines,
+            lines=lines,
+            total=len(lines),
             fault=fault,
             invalid=invalid,
         )
@@ -175,7 +178,7 @@ class BatchStore:
             "created_at": _ms(batch.created),
             **{name: _ms(batch.times[name]) if name in batch.times else None for name in _TIMES},
             "request_counts": {
-                "total": len(batch.lines),
+                "total": batch.total,
                 "completed": batch.completed if started else None,
                 "failed": batch.failed if started else None,
             },
@@ -209,13 +212,14 @@ class BatchStore:
         if batch.invalid:
             batch.status = "failed"
             batch.times["failed_at"] = validated
+            batch.lines = []
             self._discard_input(batch)
             return
         batch.status = "in_progress"
         batch.times["in_progress_at"] = validated
         expires = batch.created + EXPIRY_SHARE * span if self._fault_name(batch) == "batch_expired" else None
         horizon = min(now, expires) if expires is not None else now
-        total = len(batch.lines)
+        total = batch.total
         if horizon >= running_end:
             due = total
         else:
@@ -266,14 +270,19 @@ class BatchStore:
                 # The platform does not keep the input order; neither does the emulator.
                 ordered = sorted(lines, key=lambda item: hashlib.sha256(item[0].encode()).digest())
                 content = b"".join(line for _, line in ordered)
-                stored = self._files.add(batch.owner, f"{batch.id}_{suffix}.jsonl", "batch", content, [])
+                stored = self._files.add(batch.owner, f"{batch.id}_{suffix}.jsonl", "batch", content)
                 setattr(batch, attribute, stored.id)
-        batch.output, batch.errors = [], []
+        batch.output, batch.errors, batch.lines = [], [], []
         self._discard_input(batch)
 
     def _discard_input(self, batch: Batch) -> None:
         if batch.auto_delete:
             self._files.discard(batch.input_file_id)
+
+
+def batch_lines(content: bytes) -> list[dict[str, Any]]:
+    """The request lines of a batch file that passed the upload checks."""
+    return [json.loads(line) for line in content.split(b"\n") if line.strip()]
 
 
 def _ms(seconds: float) -> int:

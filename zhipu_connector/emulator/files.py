@@ -42,7 +42,8 @@ EMBEDDING_MODELS = ("embedding-2", "embedding-3")
 
 @dataclass(slots=True)
 class StoredFile:
-    """One file: its metadata, its bytes, and (for batch files) its parsed lines."""
+    """One file: its metadata and its bytes (a batch file's lines are parsed again when a batch
+    runs it, so an idle file costs its bytes only)."""
 
     id: str
     owner: str
@@ -50,7 +51,6 @@ class StoredFile:
     purpose: str
     created_at: int
     content: bytes
-    lines: list[dict[str, Any]]
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -89,7 +89,6 @@ class FileStore:
         filename, content = fields["file"]
         if len(content) > MAX_FILE_BYTES:
             raise ApiError(435, "435", f"file: {len(content)} bytes, more than 100 MB")
-        lines: list[dict[str, Any]] = []
         if purpose == "batch":
             if not (filename or "").endswith(".jsonl"):
                 raise ApiError(400, "1210", f"file: a batch file must be a .jsonl file, got {filename!r}")
@@ -97,15 +96,15 @@ class FileStore:
                 MAX_BATCH_FILES
             ):
                 raise ApiError(400, "1210", f"file: at most {MAX_BATCH_FILES} batch files per account; delete some")
-            lines = check_batch_file(content)
-        return self.add(owner, filename or "file", purpose, content, lines).describe()
+            check_batch_file(content)
+        return self.add(owner, filename or "file", purpose, content).describe()
 
-    def add(self, owner: str, filename: str, purpose: str, content: bytes, lines: list[dict[str, Any]]) -> StoredFile:
+    def add(self, owner: str, filename: str, purpose: str, content: bytes) -> StoredFile:
         """Keep a file (an upload, or a batch's output or error file)."""
         now = self._clock()
         self._count += 1
         stored = StoredFile(
-            file_id(now, f"{owner}\0{filename}\0{self._count}"), owner, filename, purpose, int(now), content, lines
+            file_id(now, f"{owner}\0{filename}\0{self._count}"), owner, filename, purpose, int(now), content
         )
         self._files[stored.id] = stored
         return stored
@@ -186,7 +185,7 @@ def check_batch_file(content: bytes) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     seen: set[str] = set()
     model: str | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # JSONL: only "\n" ends a line
         if not line.strip():
             continue
         where = f"file line {number}"
