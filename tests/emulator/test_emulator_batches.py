@@ -328,3 +328,14 @@ def test_a_line_separator_inside_a_text_is_not_a_line_end(platform: Platform) ->
     platform.clock.advance(100)
     done = retrieve(platform, batch["id"])
     assert done["request_counts"] == {"total": 2, "completed": 2, "failed": 0}
+
+
+def test_hostile_lines_are_refused_at_upload(platform: Platform) -> None:
+    lone = b'{"custom_id": "bad-\\ud800-id", "method": "POST", "url": "/v4/chat/completions", "body": {"model": "glm-4-flash"}}\n'
+    assert error_of(platform.upload(lone)) == (
+        400, "1210", "file line 1: holds a lone UTF-16 surrogate, which is not valid text",
+    )  # fmt: skip
+    pair = json.dumps(chat_line("emoji-0001", "smile \U0001f600")).encode()  # an escaped pair is fine
+    assert b"\\ud83d\\ude00" in pair and platform.upload(pair).status_code == 200
+    deep = b'{"custom_id": "deep-0001", "body": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    assert error_of(platform.upload(deep)) == (400, "1210", "file line 1: not valid JSON")

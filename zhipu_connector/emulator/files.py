@@ -14,6 +14,7 @@ import email.parser
 import email.policy
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ BATCHABLE_MODELS = (
     "embedding-2", "embedding-3", "cogvideox", "cogvideox-2",
 )  # fmt: skip
 EMBEDDING_MODELS = ("embedding-2", "embedding-3")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 @dataclass(slots=True)
@@ -191,8 +193,15 @@ def check_batch_file(content: bytes) -> list[dict[str, Any]]:
         where = f"file line {number}"
         try:
             item = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ApiError(400, "1210", f"{where}: not valid JSON") from None
+        if _SURROGATE_ESCAPE.search(line):
+            try:  # "\ud800" alone is valid JSON but no text: it could never be written back out
+                json.dumps(item, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise ApiError(
+                    400, "1210", f"{where}: holds a lone UTF-16 surrogate, which is not valid text"
+                ) from None
         if not isinstance(item, dict) or not isinstance(item.get("body"), dict):
             raise ApiError(400, "1210", f'{where}: must be {{"custom_id", "method": "POST", "url", "body": {{...}}}}')
         custom_id = item.get("custom_id")
