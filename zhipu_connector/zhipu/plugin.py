@@ -28,7 +28,24 @@ def register_connectors(register: Callable[..., Any]) -> None:
     """Register the Zhipu component with a sync and an async handler for each action."""
     from zhipu_connector.resources import data_path
 
-    register(data_path("connector.yaml"), HANDLERS)
+    register(data_path("connector.yaml"), HANDLERS, connection_test=CONNECTION_TEST)
+
+
+
+def _test_connection(connection: Any, context: Any) -> Any:
+    from zhipu_connector.zhipu.connection_test import check
+
+    return check(connection, context)
+
+
+async def _atest_connection(connection: Any, context: Any) -> Any:
+    from zhipu_connector.zhipu.connection_test import acheck
+
+    return await acheck(connection, context)
+
+
+#: The connection test `connector.yaml` declares: one free request (`zhipu/connection_test.py`).
+CONNECTION_TEST = ActionHandler(run=_test_connection, arun=_atest_connection)
 
 
 @hookimpl
