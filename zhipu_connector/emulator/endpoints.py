@@ -248,6 +248,7 @@ class Endpoints:
         model = str(reply.pop("model", body.get("model")))
         for name in ("id", "request_id", "object"):
             reply.pop(name, None)
+        reply["model"] = display_name(model)  # the live result names the model so: GLM-4.5-Flash
         task_fault = fault if fault in TASK_FAULTS else None
         answer = self._tasks.submit(call.owner, model, request_id, _digest(call.raw), reply, task_fault, with_id=True)
         return Answer(answer, fault=None if task_fault else fault)
@@ -310,6 +311,11 @@ class Endpoints:
 def query_of(scope: dict[str, Any] | Any) -> dict[str, str]:
     """The query string as a dict (the last value of a repeated name wins)."""
     return dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+
+
+def display_name(model: str) -> str:
+    """A model's display name, as a finished async chat task reports it (`glm-4.5-flash` → `GLM-4.5-Flash`)."""
+    return "-".join(part.upper() if part in ("glm", "glm4v") else part.capitalize() for part in model.split("-"))
 
 
 def _digest(raw: bytes) -> str:
