@@ -266,3 +266,15 @@ def test_an_async_chat_body_is_validated_at_submit(platform: Platform) -> None:
     status, code, message = error_of(response)
     assert (status, code) == (400, "1214") and message.startswith("temperature:")
     assert error_of(Platform(platform="international").post("/async/chat/completions", CHAT))[:2] == (404, "1222")
+
+
+def test_a_video_answers_head_and_refuses_other_methods(platform: Platform) -> None:
+    task = submit(platform, "/videos/generations", VIDEO)
+    platform.clock.advance(30)
+    url = poll(platform, task["id"])["video_result"][0]["url"]
+    whole = platform.request("GET", url, key="")
+    head = platform.request("HEAD", url, key="")
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) == len(whole.content)
+    refused = platform.request("POST", url, key="")
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD"
