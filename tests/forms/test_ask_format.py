@@ -31,7 +31,13 @@ class Recorder:
 
     @hookimpl
     def register_connectors(self, register: Any) -> None:
-        register(data_path("connector.yaml"), {"ask": self.handle, "createImage": self.handle})
+        from zhipu_connector.zhipu.plugin import CONNECTION_TEST  # the definition declares one
+
+        register(
+            data_path("connector.yaml"),
+            {"ask": self.handle, "createImage": self.handle},
+            connection_test=CONNECTION_TEST,
+        )
 
 
 @pytest.fixture(scope="module")

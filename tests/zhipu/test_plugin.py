@@ -43,10 +43,13 @@ def test_the_plugin_is_built_in_and_registers_both_actions_with_sync_and_async_h
 
 def test_the_plugin_registers_the_shipped_definition():
     seen = []
-    plugin.register_connectors(register=lambda definition, handlers: seen.append((definition, handlers)))
-    [(definition, handlers)] = seen
+    plugin.register_connectors(
+        register=lambda definition, handlers, **extra: seen.append((definition, handlers, extra))
+    )
+    [(definition, handlers, extra)] = seen
     assert definition == data_path("connector.yaml")
     assert handlers is plugin.HANDLERS and set(handlers) == {"ask", "createImage"}
+    assert extra == {"connection_test": plugin.CONNECTION_TEST}
 
 
 def test_registering_the_plugin_imports_neither_httpx_nor_the_client():

@@ -35,8 +35,14 @@ def static_text(name: str) -> str:
     return resources.files("zhipu_connector.forms").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def form_html(form: Form, *, secret_placeholders: dict[str, str] | None = None, runnable: bool = False) -> str:
-    """One form; `secret_placeholders` says, per secret key, that the server holds a value."""
+def form_html(
+    form: Form, *, secret_placeholders: dict[str, str] | None = None, runnable: bool = False, testable: bool = False
+) -> str:
+    """One form; `secret_placeholders` says, per secret key, that the server holds a value.
+
+    `testable`: a connection form gets a **Test connection** button (its component declares a
+    connection test, and the server runs it).
+    """
     renderer = _Renderer(f"{form.component}-{form.kind}-{form.name}", secret_placeholders or {})
     attributes = {
         "class": "zc-form",
@@ -61,6 +67,10 @@ def form_html(form: Form, *, secret_placeholders: dict[str, str] | None = None, 
         parts.append(
             '<section class="zc-output" aria-live="polite" hidden><h3>Output</h3><div class="zc-output-body"></div></section>'
         )
+    if form.kind == "connection" and testable:
+        parts.append('<div class="zc-buttons">')
+        parts.append('<button type="button" class="zc-test-connection">Test connection</button>')
+        parts.append('<span class="zc-status" aria-live="polite"></span></div>')
     parts.append("</form>")
     return "\n".join(part for part in parts if part)
 
@@ -71,6 +81,7 @@ def component_html(
     connection: Form | None = None,
     secret_placeholders: dict[str, str] | None = None,
     runnable: bool = False,
+    testable: bool = False,
 ) -> str:
     """A component's connection form (by default the definition's) and each action's form, each in its own card."""
     default_connection, actions = component_forms(component)
@@ -88,7 +99,10 @@ def component_html(
         parts.append(f'<article class="zc-card" id="{escape(_card_id(form))}">')
         parts.append(
             form_html(
-                form, secret_placeholders=secret_placeholders if form.kind == "connection" else None, runnable=runnable
+                form,
+                secret_placeholders=secret_placeholders if form.kind == "connection" else None,
+                runnable=runnable,
+                testable=testable,
             )
         )
         parts.append("</article>")
@@ -103,16 +117,25 @@ def page(
     connections: Mapping[str, Form] | None = None,
     secret_placeholders: Mapping[str, dict[str, str]] | None = None,
     static: str = "/static",
+    testable: Iterable[str] = (),
 ) -> str:
     """The served page: every component's forms, wired to the server's API at `api`.
 
     `connections` replaces a component's connection form (one with the server's defaults);
-    `secret_placeholders` says which secrets the server holds, per component.
+    `secret_placeholders` says which secrets the server holds, per component; `testable` names
+    the components whose connection form gets a **Test connection** button.
     """
+    can_test = frozenset(testable)
     placeholders = secret_placeholders or {}
     chosen = connections or {}
     body = "\n".join(
-        component_html(c, connection=chosen.get(c.name), secret_placeholders=placeholders.get(c.name), runnable=True)
+        component_html(
+            c,
+            connection=chosen.get(c.name),
+            secret_placeholders=placeholders.get(c.name),
+            runnable=True,
+            testable=c.name in can_test,
+        )
         for c in components
     )
     head = (

@@ -6,6 +6,8 @@ Routes:
     GET  /api/forms                          every form as {schema, uiSchema, tree}
     POST /api/validate/<component>/<action>  {inputs, connection?, authorization?} -> problems, nothing run
     POST /api/run/<component>/<action>       the same, then the action runs -> {output, warnings, media}
+    POST /api/test-connection/<component>    {connection?, authorization?} -> the component's connection
+                                             test: {ok, message, error, details} (200 whatever its outcome)
 
 A rejected request answers `{"errors": [{type, message, scope, problems?}]}`; `problems` are the
 host's own (`InputValidationError.problems`, `ConnectionValidationError.problems`), so the page
@@ -111,7 +113,11 @@ class FormServer:
         self.max_body = max_body
         connections = {c.name: form for c in self.components if (form := self.connection_form(c)) is not None}
         self._page = page(
-            self.components, api="/api", connections=connections, secret_placeholders=self._secret_placeholders()
+            self.components,
+            api="/api",
+            connections=connections,
+            secret_placeholders=self._secret_placeholders(),
+            testable=[c.name for c in self.components if host.has_connection_test(c.name)],
         ).encode()
         self._forms = json.dumps(self._forms_document(), ensure_ascii=False).encode()
         self._static = {name: static_text(name).encode() for name in STATIC_TYPES}
@@ -197,6 +203,16 @@ class FormServer:
             _allow(method, "GET", "HEAD")
             return 200, [(b"content-type", b"application/json")], self._forms
         parts = path.split("/")
+        if len(parts) == 4 and parts[:3] == ["", "api", "test-connection"]:
+            _allow(method, "POST")
+            self._check_post(headers)
+            body = _parse_body(await _read_body(receive, headers, self.max_body))
+            status, payload = await self._test_connection(unquote(parts[3]), body)
+            return (
+                status,
+                [(b"content-type", b"application/json")],
+                json.dumps(scrub_value(payload), ensure_ascii=False).encode(),
+            )
         if len(parts) == 5 and parts[:2] == ["", "api"] and parts[2] in ("run", "validate"):
             _allow(method, "POST")
             self._check_post(headers)
@@ -226,6 +242,16 @@ class FormServer:
             raise RequestError(403, "requests from another site are refused", kind="Forbidden")
 
     # ------------------------------------------------------------ running
+
+    async def _test_connection(self, component: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """The component's connection test with the request's values over the server's presets."""
+        if component not in {c.name for c in self.components}:
+            raise RequestError(404, f"unknown component {component!r}", kind="UnknownActionError")
+        if not self.host.has_connection_test(component):
+            raise RequestError(404, f"{component} declares no connection test", kind="UnknownActionError")
+        values = {**self.connection_defaults.get(component, {}), **_given(body.get("connection"))}
+        result = await self.host.atest_connection(component, values, body.get("authorization"))
+        return 200, result.to_dict()
 
     async def _action(self, mode: str, component: str, action: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if component not in {c.name for c in self.components}:

@@ -411,6 +411,40 @@
     }
   }
 
+  async function testConnection(form) {
+    const api = apiBase();
+    if (!api) return;
+    clearProblems(form);
+    const button = form.querySelector(".zc-test-connection");
+    button.disabled = true;
+    setStatus(form, "Testing…");
+    delete form.dataset.tested;
+    const url = api + "/test-connection/" + encodeURIComponent(form.dataset.component);
+    const body = { connection: readContainer(rootOf(form)), authorization: form.dataset.name };
+    try {
+      const response = await fetch(url, {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body), credentials: "same-origin",
+      });
+      let data = {};
+      try { data = await response.json(); } catch (error) { data = { errors: [{ message: "HTTP " + response.status }] }; }
+      if (response.ok) {
+        form.dataset.tested = data.ok ? "ok" : "failed";
+        setStatus(form, data.ok ? "Works: " + data.message : "Failed.");
+        if (!data.ok && data.error && data.error.problems) showProblems(form, data.error.problems);
+        else if (!data.ok) showMessage(form, data.message);
+        return;
+      }
+      setStatus(form, "Failed.");
+      for (const error of data.errors || []) showMessage(form, error.message || "HTTP " + response.status);
+    } catch (error) {
+      setStatus(form, "");
+      showMessage(form, "The server could not be reached: " + error.message);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   function showOutput(form, data) {
     const section = form.querySelector(".zc-output");
     const body = section.querySelector(".zc-output-body");
@@ -477,6 +511,8 @@
           refresh(form);
         } else if (button.classList.contains("zc-check")) {
           send(form, "validate");
+        } else if (button.classList.contains("zc-test-connection")) {
+          testConnection(form);
         }
       });
       form.addEventListener("submit", (event) => {
