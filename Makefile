@@ -6,7 +6,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test test-airflow airflow-venv bench docs clean
+
+# Airflow pins its own dependencies, so its tests run in a virtual environment of their own,
+# built once per checkout (and again when pyproject.toml or the pins change).
+AIRFLOW_VENV  := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+AIRFLOW_PINS  := tests/airflow/constraints.txt
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -20,8 +26,22 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 demo: $(STAMP)
 	$(BIN)/zhipu-connector demo
 
-test: $(STAMP)
+$(AIRFLOW_VENV)/bin/python:
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+
+$(AIRFLOW_STAMP): pyproject.toml $(AIRFLOW_PINS) | $(AIRFLOW_VENV)/bin/python
+	$(AIRFLOW_VENV)/bin/pip install --quiet --disable-pip-version-check -c $(AIRFLOW_PINS) -e '.[airflow-test]'
+	touch $@
+
+airflow-venv: $(AIRFLOW_STAMP)
+
+# The main suite skips tests/airflow (no Airflow there); the second run is those tests in Airflow's venv.
+test: $(STAMP) $(AIRFLOW_STAMP)
 	$(BIN)/python -m pytest
+	$(AIRFLOW_VENV)/bin/python -m pytest tests/airflow
+
+test-airflow: $(AIRFLOW_STAMP)
+	$(AIRFLOW_VENV)/bin/python -m pytest tests/airflow
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
@@ -30,4 +50,4 @@ docs: $(STAMP)
 	$(BIN)/zhipu-connector docs --output docs/reference/zhipu.md
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache test-output
+	rm -rf $(VENV) $(AIRFLOW_VENV) dist build .pytest_cache test-output

@@ -2,10 +2,13 @@
 
 The three tasks chain through XCom: the prompt is Ask's return value, the image link is in
 Create image's (`data[0].url`), and Download saves it (the link expires after 30 days).
-Trigger it with another topic: `airflow dags trigger zhipu_image_from_topic -c '{"topic": "a red kite"}'`.
+Trigger it with another topic:
+`airflow dags trigger zhipu_image_from_topic -c '{"topic": "a red kite"}'`.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from airflow.sdk import DAG, Param
 
@@ -16,6 +19,9 @@ with DAG(
     schedule=None,
     catchup=False,
     params={"topic": Param("a lighthouse on a cliff at dawn", type="string", title="Topic", minLength=1)},
+    # A transient failure (1302, 5xx, a timeout) the client's own retries could not absorb is tried
+    # again by Airflow; a final one (no balance, unknown model, invalid input) fails at once.
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=2)},
     tags=["zhipu", "example"],
     doc_md=__doc__,
 ):

@@ -77,13 +77,23 @@ def conn_field(component: Component, prop: Property) -> dict[str, Any]:
         if "enum" in schema:
             schema["enum"] = [*schema["enum"], None]
     if prop.options:
-        schema["values_display"] = {display_key(option.value): option.label for option in prop.options}
+        schema["values_display"] = option_labels(prop, nullable=not prop.required)
     if prop.secret:
         schema["format"] = "password"
     field: dict[str, Any] = {"label": prop.title, "schema": schema}
     if prop.description:
         field["description"] = prop.description
     return field
+
+
+NOT_SET = "(not set)"
+"""How a form shows `null` in a select: the property's default applies."""
+
+
+def option_labels(prop: Property, *, nullable: bool) -> dict[str, str]:
+    """`values_display` of a property with options: each value's label, and null's when it may be empty."""
+    labels = {display_key(option.value): option.label for option in prop.options or ()}
+    return {**labels, "null": NOT_SET} if nullable else labels
 
 
 def display_key(value: object) -> str:

@@ -10,6 +10,8 @@ invalid connection, a final API error, a handler's bug — fails the task at onc
 
 from __future__ import annotations
 
+from airflow.sdk.exceptions import AirflowFailException
+
 from zhipu_connector.host.errors import ConnectorError
 from zhipu_connector.host.secrets import scrub
 
@@ -23,6 +25,5 @@ def airflow_error(error: ConnectorError, *, task: str) -> BaseException:
     """What to raise for `error`: the error itself when transient, else a final failure naming the task."""
     if is_transient(error):
         return error
-    from airflow.sdk.exceptions import AirflowFailException
 
     return AirflowFailException(scrub(f"{task}: {type(error).__name__}: {error} (final: not retried)"))

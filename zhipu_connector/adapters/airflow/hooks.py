@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from airflow.sdk import BaseHook
+from airflow.sdk.log import mask_secret
 
 from zhipu_connector.adapters.airflow import connection_form, names
 from zhipu_connector.definition.models import Component
@@ -21,6 +22,7 @@ from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import ConnectorError
 from zhipu_connector.host.host import Host, default_host
+from zhipu_connector.host.secrets import scrub
 
 
 def _guard_package_logs() -> None:
@@ -94,8 +96,6 @@ class ConnectorHook(BaseHook):
         timeout) and never contains the secret: the host's result is scrubbed, and so is
         anything said here.
         """
-        from zhipu_connector.host.secrets import scrub
-
         if not self.host.has_connection_test(self.component_name):
             return False, f"{self.component.title} declares no connection test"
         try:
@@ -112,8 +112,6 @@ def _extra_of(airflow_connection: Any) -> dict[str, Any]:
 
 
 def _mask(secret: str) -> None:
-    from airflow.sdk.log import mask_secret
-
     mask_secret(secret)
 
 

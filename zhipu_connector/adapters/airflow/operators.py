@@ -14,14 +14,17 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
 from zhipu_connector.adapters.airflow import names
 from zhipu_connector.adapters.airflow.connection_form import parse_text
 from zhipu_connector.adapters.airflow.errors import airflow_error
 from zhipu_connector.adapters.airflow.hooks import ConnectorHook, hook_for
+from zhipu_connector.adapters.airflow.triggers import DONE, ActionPollTrigger
 from zhipu_connector.definition.models import Action, Component, Property
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import ConnectorError, InputValidationError, Problem
@@ -77,10 +80,30 @@ class ActionOperator(BaseOperator):
     template_fields: Sequence[str] = ()
     ui_color = "#e8f0fe"
 
-    def __init__(self, *, conn_id: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        conn_id: str | None = None,
+        deferrable: bool = False,
+        poll_while: Mapping[str, Sequence[Any]] | None = None,
+        poll_interval: float = 10.0,
+        poll_timeout: timedelta | float | None = None,
+        **kwargs: Any,
+    ) -> None:
         given = {name: kwargs.pop(name) for name in self.input_names if name in kwargs}
         super().__init__(**kwargs)
         self.conn_id = conn_id if conn_id is not None else self._hook_class().default_conn_name
+        if deferrable and not poll_while:
+            raise TypeError(
+                f"task {self.task_id!r}: deferrable=True needs poll_while, the output fields and values that "
+                "mean 'still working' (for example {'task_status': ['PROCESSING']})"
+            )
+        if poll_interval <= 0:
+            raise TypeError(f"task {self.task_id!r}: poll_interval must be a positive number of seconds")
+        self.deferrable = deferrable
+        self.poll_while = {key: list(values) for key, values in (poll_while or {}).items()}
+        self.poll_interval = poll_interval
+        self.poll_timeout = poll_timeout
         for name in self.input_names:
             setattr(self, attribute_name(name), given.get(name))
         if not getattr(self, "_BaseOperator__from_mapped", False):
@@ -108,6 +131,8 @@ class ActionOperator(BaseOperator):
         return self._hook_class()(conn_id=self.conn_id)
 
     def execute(self, context: Any) -> Any:
+        if self.deferrable:
+            self._defer()
         key = f"{self.component_name}.{self.action_name}"
         action_context = ActionContext(self.component_name, self.action_name)
         self.log.info("%s: request id %s", key, action_context.request_id)
@@ -118,6 +143,40 @@ class ActionOperator(BaseOperator):
         for warning in action_context.warnings:
             self.log.warning("%s: %s", key, warning)
         return result
+
+    def _defer(self) -> None:
+        """Hand the wait to the triggerer: it polls this action until the answer stops saying "working"."""
+        inputs = self.inputs()
+        check_literal_inputs(self.task_id, self.bound(), inputs)
+        trigger = ActionPollTrigger(
+            component=self.component_name,
+            action=self.action_name,
+            inputs=inputs,
+            conn_id=self.conn_id,
+            poll_while=self.poll_while,
+            poll_interval=self.poll_interval,
+        )
+        timeout = self.poll_timeout
+        if isinstance(timeout, (int, float)):
+            timeout = timedelta(seconds=timeout)
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=timeout)
+
+    def execute_complete(self, context: Any, event: Mapping[str, Any]) -> Any:
+        """Back from the triggerer: the final answer to XCom, or its failure in Airflow's terms."""
+        if event.get("status") == DONE:
+            self.log.info("%s.%s: done after %s poll(s)", self.component_name, self.action_name, event.get("polls"))
+            return event.get("output")
+        message = f"{self.task_id}: {event.get('error')}: {event.get('message')}"
+        if event.get("retryable"):
+            raise PollFailedError(message)
+
+        raise AirflowFailException(f"{message} (final: not retried)")
+
+
+class PollFailedError(ConnectorError):
+    """A transient failure while the triggerer polled; raised so that the task's retries apply."""
+
+    retryable = True
 
 
 def check_literal_inputs(task_id: str, bound: BoundAction, given: Mapping[str, Any]) -> None:

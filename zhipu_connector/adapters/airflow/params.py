@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow.sdk import Param
 
-from zhipu_connector.adapters.airflow.connection_form import display_key
+from zhipu_connector.adapters.airflow.connection_form import option_labels
 from zhipu_connector.definition.models import Property
 from zhipu_connector.host.host import default_host
 
@@ -26,12 +26,13 @@ def param_schema(prop: Property, schema: dict[str, Any]) -> dict[str, Any]:
     """A property's derived schema as a `Param`'s: nullable unless always required, options labelled."""
     schema = dict(schema)
     schema.pop("default", None)  # the Param's value, given separately
-    if not (prop.required and not prop.display_condition):
+    nullable = not (prop.required and not prop.display_condition)
+    if nullable:
         schema["type"] = [schema["type"], "null"]
         if "enum" in schema:
             schema["enum"] = [*schema["enum"], None]
     if prop.options:
-        schema["values_display"] = {display_key(option.value): option.label for option in prop.options}
+        schema["values_display"] = option_labels(prop, nullable=nullable)
     if prop.advanced_option:
         schema["section"] = ADVANCED_SECTION
     return schema

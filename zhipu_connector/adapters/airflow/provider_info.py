@@ -12,8 +12,10 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Any
 
+from zhipu_connector import __version__
 from zhipu_connector.adapters.airflow import connection_form, names
 from zhipu_connector.definition.models import Component
+from zhipu_connector.host.host import default_host
 
 DISTRIBUTION = "zhipu-connector"
 
@@ -21,8 +23,6 @@ DISTRIBUTION = "zhipu-connector"
 def get_provider_info(components: tuple[Component, ...] | None = None) -> dict[str, Any]:
     """The provider info for `components`, by default every component of the process's host."""
     if components is None:
-        from zhipu_connector.host.host import default_host
-
         components = default_host().components
     integrations = [integration_name(component) for component in components]
     info: dict[str, Any] = {
@@ -72,6 +72,4 @@ def _version() -> str:
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
-        from zhipu_connector import __version__
-
         return __version__
