@@ -114,3 +114,35 @@ def test_a_missing_token_is_named_before_anything_is_sent(capsys):
 def test_a_component_without_a_connection_test(capsys):
     status, _, err = run_cli(capsys, "connection", "test", "core")
     assert status == 1 and "core declares no connection test (components that do: zhipu)" in err
+
+
+def test_a_url_that_answers_but_not_as_the_api(capsys):
+    """A web page where the API should be: HTTP 200, but HTML."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class WebPage(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            body = b"<html><body>Welcome</body></html>"
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), WebPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/api/paas/v4"
+    try:
+        status, out, _ = run_cli(capsys, "connection", "test", "--token", KEY, "--base-url", url, "--json")
+    finally:
+        server.shutdown()
+        server.server_close()
+    result = json.loads(out)
+    assert status == 1 and result["error"]["reason"] == "wrong_base_url"
+    assert f"{url} does not answer as the Zhipu API" in result["message"]
