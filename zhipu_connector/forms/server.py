@@ -37,12 +37,7 @@ from urllib.parse import unquote, urlsplit
 
 from zhipu_connector.definition.models import Component
 from zhipu_connector.definition.plain_json import JsonValueError, read_json
-from zhipu_connector.forms.html import page, static_text
-from zhipu_connector.forms.output import media_links
-from zhipu_connector.forms.rjsf import render_rjsf
-from zhipu_connector.forms.tree import Form, action_form, connection_form, with_defaults
-from zhipu_connector.host.context import ActionContext
-from zhipu_connector.host.errors import (
+from zhipu_connector.errors import (
     ActionFailedError,
     ConnectionValidationError,
     ConnectorError,
@@ -51,6 +46,11 @@ from zhipu_connector.host.errors import (
     Problem,
     UnknownActionError,
 )
+from zhipu_connector.forms.html import page, static_text
+from zhipu_connector.forms.output import media_links
+from zhipu_connector.forms.rjsf import render_rjsf
+from zhipu_connector.forms.tree import Form, action_form, connection_form, with_defaults
+from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.host import Host
 from zhipu_connector.host.registry import BoundAction
 from zhipu_connector.host.secrets import scrub, scrub_value

@@ -16,8 +16,8 @@ from typing import Any
 import pluggy
 
 from zhipu_connector.cache import EntryError, cached, distributions_stamp
+from zhipu_connector.errors import PluginError
 from zhipu_connector.host import hookspecs
-from zhipu_connector.host.errors import PluginError
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "zhipu_connector.zhipu.plugin",
