@@ -31,7 +31,6 @@ def register_connectors(register: Callable[..., Any]) -> None:
     register(data_path("connector.yaml"), HANDLERS, connection_test=CONNECTION_TEST)
 
 
-
 def _test_connection(connection: Any, context: Any) -> Any:
     from zhipu_connector.zhipu.connection_test import check
 
