@@ -15,7 +15,7 @@ import pytest
 
 from zhipu_connector.host.secrets import Secret
 from zhipu_connector.zhipu.client import ZhipuClient
-from zhipu_connector.zhipu.config import Timeouts, resolve_base_url, resolve_timeouts
+from zhipu_connector.zhipu.config import Deadlines, Timeouts, resolve_base_url, resolve_timeouts
 from zhipu_connector.zhipu.errors import (
     ClientConfigError,
     ContentFilteredError,
@@ -221,7 +221,7 @@ def test_image_generation_body_and_answer() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({**CHAT_BODY, "stream": True}, "use chat_stream"),
+        ({**CHAT_BODY, "stream": True}, r"use stream\(\) \(chat_stream\(\) for chat\)"),
         ({**CHAT_BODY, "request_id": "short"}, "request_id must be a string of 6–64"),
         ({**CHAT_BODY, "request_id": "x" * 65}, "request_id must be a string of 6–64"),
         ({**CHAT_BODY, "request_id": 12345678}, "request_id must be a string of 6–64"),
@@ -333,7 +333,7 @@ def test_default_timeouts_are_generous_for_long_generations() -> None:
 )
 def test_connect_and_read_timeouts_are_set_separately(timeout: Any, expected: dict[str, Any]) -> None:
     recorder = answering()
-    with client_for(recorder, timeout=timeout) as client:
+    with client_for(recorder, timeout=timeout, deadline=Deadlines(attempt=None, call=None)) as client:
         client.chat(CHAT_BODY)
     assert recorder.requests[0].extensions["timeout"] == expected
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -17,10 +16,9 @@ from zhipu_connector.zhipu.errors import (
     ServerError,
 )
 from zhipu_connector.zhipu.sse import (
+    ChatStreamReader,
     ServerSentEvent,
     SSEDecoder,
-    aiter_chat_chunks,
-    iter_chat_chunks,
 )
 
 
@@ -102,25 +100,28 @@ def test_flush_delivers_a_last_event_without_its_blank_line() -> None:
 FINAL = delta("", finish_reason="stop") | {"usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
 
 
+def iter_chat_chunks(chunks: Iterable[bytes], request_id: str) -> Iterator[dict[str, Any]]:
+    """What both clients do with a body's chunks: feed the reader, stop at `[DONE]`, then finish."""
+    reader = ChatStreamReader(request_id)
+    for chunk in chunks:
+        yield from reader.feed(chunk)
+        if reader.done:
+            break
+    yield from reader.finish()
+
+
 def collect(chunks: Iterable[bytes]) -> list[dict[str, Any]]:
     return list(iter_chat_chunks(chunks, "req-123456"))
 
 
-async def agen(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
-    for chunk in chunks:
-        yield chunk
+def collect_byte_by_byte(chunks: Iterable[bytes]) -> list[dict[str, Any]]:
+    whole = b"".join(chunks)
+    return list(iter_chat_chunks([whole[i : i + 1] for i in range(len(whole))], "req-123456"))
 
 
-def acollect(chunks: Iterable[bytes]) -> list[dict[str, Any]]:
-    async def run() -> list[dict[str, Any]]:
-        return [chunk async for chunk in aiter_chat_chunks(agen(chunks), "req-123456")]
-
-    return asyncio.run(run())
-
-
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=["as given", "byte by byte"])
 def read(request: pytest.FixtureRequest):
-    return collect if request.param == "sync" else acollect
+    return collect if request.param == "as given" else collect_byte_by_byte
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["LF", "CRLF"])

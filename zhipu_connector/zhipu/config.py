@@ -1,6 +1,7 @@
-"""Where the client sends requests and how long it waits: base URLs and timeouts.
+"""Where the client sends requests, how long it waits and how much it reads: base URLs, timeouts,
+deadlines and the answer size cap.
 
-A base URL is the API root (`.../api/paas/v4`); endpoint paths are appended to it. Users paste
+A base URL is the API root (`.../api/paas/v4`); the paths of `routes.ROUTES` are appended to it. Users paste
 all sorts of things into a "base URL" field, so the rules are forgiving where the intent is
 clear (aliases, trailing slashes, a full endpoint URL pasted by mistake) and strict where it is
 not (no scheme, a query string).
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from zhipu_connector.zhipu.errors import ClientConfigError
+from zhipu_connector.zhipu.routes import endpoint_paths
 
 MAINLAND_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
 INTERNATIONAL_BASE_URL = "https://api.z.ai/api/paas/v4"
@@ -24,16 +26,15 @@ BASE_URL_ALIASES = {
     "international": INTERNATIONAL_BASE_URL,
 }
 
-CHAT_COMPLETIONS_PATH = "/chat/completions"
-IMAGE_GENERATIONS_PATH = "/images/generations"
-_ENDPOINT_PATHS = (CHAT_COMPLETIONS_PATH, IMAGE_GENERATIONS_PATH)
+_ENDPOINT_PATHS = endpoint_paths()
 
 
 def resolve_base_url(base_url: str | None) -> str:
     """The API root for `base_url`: `None` → mainland, an alias → its URL, a URL → normalised.
 
-    Trailing slashes are removed, and a full endpoint URL (ending in `/chat/completions` or
-    `/images/generations`) is cut back to its root rather than producing a 404 later.
+    Trailing slashes are removed, and a full endpoint URL (ending in the path of a route of
+    `routes.ROUTES`, such as `/chat/completions`) is cut back to its root rather than producing
+    a 404 later.
     """
     if base_url is None:
         return DEFAULT_BASE_URL
@@ -116,3 +117,61 @@ def resolve_timeouts(timeout: Timeouts | httpx.Timeout | float | None) -> Timeou
     raise ClientConfigError(
         f"timeout must be a number of seconds, a Timeouts or an httpx.Timeout; got {type(timeout).__name__}"
     )
+
+
+#: The most a 2xx answer may hold once decoded (gzip included): far above any real answer (a chat
+#: reply at the largest output cap is well under 1 MiB), far below what hurts a process.
+DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024
+#: How much of an error answer is read: enough for any error object and a quote of anything else.
+ERROR_BODY_BYTES = 64 * 1024
+DEFAULT_ATTEMPT_SECONDS = 600.0
+DEFAULT_CALL_SECONDS = 900.0
+DEFAULT_STREAM_IDLE_SECONDS = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """Totals, in seconds, that no answer can stretch, however slowly its bytes arrive; `None`: no limit.
+
+    `attempt` bounds one exchange, from sending to the last byte of the answer; `call` bounds the
+    whole call, retries and the waits between them included (no retry starts that could not
+    finish in time). `stream_idle` is the longest a stream may go without an event: unlike the
+    read timeout, keep-alive comments (`: ping`) do not reset it. A read timeout alone cannot
+    bound a call: a server dripping one byte per second never lets it fire.
+    """
+
+    attempt: float | None = DEFAULT_ATTEMPT_SECONDS
+    call: float | None = DEFAULT_CALL_SECONDS
+    stream_idle: float | None = DEFAULT_STREAM_IDLE_SECONDS
+
+    def __post_init__(self) -> None:
+        for name in ("attempt", "call", "stream_idle"):
+            _check_seconds(f"deadline {name}", getattr(self, name))
+
+
+def resolve_deadlines(deadline: Deadlines | float | None) -> Deadlines:
+    """`None` → defaults; a number → the per-call deadline (and at most that per attempt)."""
+    if deadline is None:
+        return Deadlines()
+    if isinstance(deadline, Deadlines):
+        return deadline
+    if isinstance(deadline, (int, float)) and not isinstance(deadline, bool):
+        _check_seconds("deadline", deadline)
+        return Deadlines(attempt=min(DEFAULT_ATTEMPT_SECONDS, deadline), call=deadline)
+    raise ClientConfigError(f"deadline must be a number of seconds or a Deadlines; got {type(deadline).__name__}")
+
+
+def resolve_max_answer_bytes(value: int | None) -> int:
+    """`None` → the default cap; otherwise a positive whole number of bytes."""
+    if value is None:
+        return DEFAULT_MAX_ANSWER_BYTES
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ClientConfigError(f"max_answer_bytes must be a positive whole number of bytes, got {value!r}")
+    return value
+
+
+def _check_seconds(name: str, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
+        raise ClientConfigError(f"{name} must be a positive, finite number of seconds or None, got {value!r}")

@@ -1,7 +1,7 @@
 """Request bodies out, answers in: everything about a call that does not depend on sync or async.
 
-Both clients call these functions around their one differing line (`send`), so the rules for
-what goes on the wire and what counts as a good answer are written once. They are kept lean on
+The exchange (`exchange.py`) calls these functions around the I/O, so the rules for what goes
+on the wire and what counts as a good answer are written once, for every route. They are kept lean on
 purpose — plain `json`, `type()` checks, no models — because every workflow step passes here.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,12 +25,10 @@ from zhipu_connector.zhipu.errors import (
     error_from_payload,
     excerpt,
 )
+from zhipu_connector.zhipu.routes import AnswerShape, Route
 
 REQUEST_ID_MIN_LENGTH = 6
 REQUEST_ID_MAX_LENGTH = 64
-
-#: Reads a 2xx body into the result a method returns, raising `ZhipuError` if it is not one.
-AnswerReader = Callable[[bytes, int, str], dict[str, Any]]
 
 # What `json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)` uses,
 # built once: `json.dumps` with non-default options constructs a new encoder on every call.
@@ -44,27 +41,43 @@ def new_request_id() -> str:
     return os.urandom(16).hex()
 
 
-def prepare_body(body: dict[str, Any], *, stream: bool) -> tuple[bytes, str]:
-    """The JSON bytes to send and the call's request id (the caller's, or a fresh one).
+def prepare_body(
+    body: dict[str, Any] | None, route: Route, *, stream: bool, request_id: str | None = None
+) -> tuple[bytes | None, str]:
+    """The JSON bytes to send to `route` and the call's request id.
 
-    The caller's dict is never modified: a field to add goes into a shallow copy. The same
-    bytes are sent on every retry, so every attempt carries the same `request_id`.
+    The id is the body's own `request_id`, else `request_id` (the action context's), else a
+    fresh one; it goes into the body only where the route's reference lists the field. The
+    caller's dict is never modified: a field to add goes into a shallow copy. The same bytes are
+    sent on every retry, so every attempt carries the same `request_id`. A call without a body
+    (a `GET`) passes `None` and sends nothing.
     """
+    if body is None and not stream:
+        return None, request_id if request_id is not None else new_request_id()
     if not isinstance(body, dict):
         raise InvalidRequestError(f"the request body must be a JSON object (a dict), got {type(body).__name__}")
-    request_id = body.get("request_id")
-    if request_id is None:
-        request_id = new_request_id()
-        body = {**body, "request_id": request_id}
-    elif type(request_id) is not str or not REQUEST_ID_MIN_LENGTH <= len(request_id) <= REQUEST_ID_MAX_LENGTH:
-        raise InvalidRequestError(
-            f"request_id must be a string of {REQUEST_ID_MIN_LENGTH}–{REQUEST_ID_MAX_LENGTH} characters"
-        )
+    given = body.get("request_id")
+    if given is not None:
+        if type(given) is not str or not REQUEST_ID_MIN_LENGTH <= len(given) <= REQUEST_ID_MAX_LENGTH:
+            raise InvalidRequestError(
+                f"request_id must be a string of {REQUEST_ID_MIN_LENGTH}–{REQUEST_ID_MAX_LENGTH} characters"
+            )
+        request_id = given
+    else:
+        if request_id is None:
+            request_id = new_request_id()
+        if route.request_id_in_body:
+            body = {**body, "request_id": request_id}
     if stream:
+        if not route.streams:
+            raise InvalidRequestError(f"{route.method} {route.path} does not stream", request_id=request_id)
         if body.get("stream") is not True:
             body = {**body, "stream": True}
     elif body.get("stream"):
-        raise InvalidRequestError("stream is true in the body of a non-streaming call; use chat_stream() to stream")
+        raise InvalidRequestError(
+            "stream is true in the body of a non-streaming call; use stream() (chat_stream() for chat) to stream",
+            request_id=request_id,
+        )
     try:
         payload = _ENCODER.encode(body).encode()
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError too
@@ -74,34 +87,49 @@ def prepare_body(body: dict[str, Any], *, stream: bool) -> tuple[bytes, str]:
     return payload, request_id
 
 
-def read_chat(content: bytes, status: int, request_id: str) -> dict[str, Any]:
-    """A chat completion: `{..., choices: [{message: {...}, finish_reason}, ...]}`."""
-    data = _load(content, status, request_id, "chat completion")
+def read_answer(shape: AnswerShape, content: bytes, status: int, request_id: str) -> dict[str, Any]:
+    """A 2xx answer parsed and checked against its route's `AnswerShape`, or the `ZhipuError` it is.
+
+    A chat completion must be `{..., choices: [{message: {...}}, ...]}`, an image generation
+    `{created, data: [{url}]}`, and so on for each route: what each needs is its row in
+    `routes.ROUTES`, checked here with a few type tests (this runs on every call).
+    """
+    data = _load(content, status, request_id, shape.what)
     if type(data) is dict:
-        choices = data.get("choices")
-        if type(choices) is list and choices:
-            for choice in choices:
-                if type(choice) is not dict or type(choice.get("message")) is not dict:
-                    raise _malformed("a chat completion choice has no 'message' object", status, request_id)
-                if choice.get("finish_reason") == "sensitive":
-                    raise content_filtered(request_id, status=status)
+        value = data.get(shape.field)
+        if shape.field_type is list:
+            if type(value) is list and value:
+                item_field = shape.item_field
+                for item in value:
+                    if type(item) is not dict or (
+                        item_field is not None and type(item.get(item_field)) is not shape.item_type
+                    ):
+                        raise _malformed(
+                            f"{_article(shape.what)} {shape.what} {shape.item} has no '{item_field}' "
+                            f"{_TYPE_WORDS.get(shape.item_type, shape.item_type.__name__)}",
+                            status,
+                            request_id,
+                        )
+                    if item.get("finish_reason") == "sensitive":
+                        raise content_filtered(request_id, status=status)
+                return data
+        elif type(value) is shape.field_type:
             return data
         _raise_if_error_body(data, status, request_id)
-    raise _malformed("the chat completion has no non-empty 'choices' list", status, request_id)
+    if shape.field_type is list:
+        problem = f"the {shape.what} has no non-empty '{shape.field}' list"
+    else:
+        problem = (
+            f"the {shape.what} has no '{shape.field}' {_TYPE_WORDS.get(shape.field_type, shape.field_type.__name__)}"
+        )
+    raise _malformed(problem, status, request_id)
 
 
-def read_image(content: bytes, status: int, request_id: str) -> dict[str, Any]:
-    """An image generation: `{created, data: [{url}], content_filter?}`."""
-    data = _load(content, status, request_id, "image generation")
-    if type(data) is dict:
-        images = data.get("data")
-        if type(images) is list and images:
-            for image in images:
-                if type(image) is not dict or type(image.get("url")) is not str:
-                    raise _malformed("an image generation item has no 'url' string", status, request_id)
-            return data
-        _raise_if_error_body(data, status, request_id)
-    raise _malformed("the image generation has no non-empty 'data' list", status, request_id)
+_TYPE_WORDS: dict[type, str] = {dict: "object", str: "string", list: "list", int: "integer", float: "number"}
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"
 
 
 def error_for_json_instead_of_stream(content: bytes, status: int, request_id: str) -> ZhipuError:

@@ -12,19 +12,19 @@ Two layers, both free of I/O so the sync and async paths share them:
   stream that stops before `[DONE]` and before any `finish_reason` was cut short — an error,
   never a silent success.
 
-`iter_chat_chunks` / `aiter_chat_chunks` join the two over an iterator of byte chunks (httpx's
-`iter_bytes()` / `aiter_bytes()`).
+`ChatStreamReader` joins the two: the clients feed it each chunk of the body as it arrives.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from zhipu_connector.zhipu.errors import (
     MalformedResponseError,
+    ZhipuError,
     content_filtered,
     error_from_payload,
     excerpt,
@@ -176,41 +176,65 @@ class ChatStreamState:
         return MalformedResponseError(message, status=200, request_id=self.request_id)
 
 
-def iter_chat_chunks(chunks: Iterable[bytes], request_id: str | None) -> Iterator[dict[str, Any]]:
-    """Parsed chat chunks from a byte stream, stopping at `[DONE]`."""
-    decoder = SSEDecoder()
-    state = ChatStreamState(request_id)
-    for chunk in chunks:
-        for event in decoder.feed(chunk):
+class ChatStreamReader:
+    """`SSEDecoder` and `ChatStreamState` joined: byte chunks in, parsed chat chunks out. No I/O.
+
+    Feed it each chunk of the body (`httpx`'s `iter_bytes()` or `aiter_bytes()`), then call
+    `finish()` when the bytes run out. After `[DONE]` (`done`) nothing more is read.
+    """
+
+    __slots__ = ("_decoder", "_state", "_failure")
+
+    def __init__(self, request_id: str | None) -> None:
+        self._decoder = SSEDecoder()
+        self._state = ChatStreamState(request_id)
+        self._failure: ZhipuError | None = None
+
+    @property
+    def done(self) -> bool:
+        """`[DONE]` was read, or a failure is waiting to be raised: read no further."""
+        return self._state.done or self._failure is not None
+
+    def feed(self, chunk: bytes) -> list[dict[str, Any]]:
+        """The chunks completed by `chunk`, up to `[DONE]`.
+
+        A failure is raised only once the chunks before it have been handed out: a feed that
+        completes good chunks and then an error event returns the chunks, and the next call
+        (`feed` or `finish`) raises the error.
+        """
+        return self._chunks(self._decoder.feed(chunk))
+
+    def finish(self) -> Iterator[dict[str, Any]]:
+        """The chunks left in the last, unterminated event, then the error of a stream cut short."""
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        state = self._state
+        for event in self._decoder.flush():
+            if state.done:
+                return
             parsed = state.chunk(event)
             if parsed is not None:
                 yield parsed
-            elif state.done:
-                return
-    for event in decoder.flush():
-        parsed = state.chunk(event)
-        if parsed is not None:
-            yield parsed
-        elif state.done:
-            return
-    state.end()
+        if not state.done:
+            state.end()
 
-
-async def aiter_chat_chunks(chunks: AsyncIterable[bytes], request_id: str | None) -> AsyncIterator[dict[str, Any]]:
-    """The async twin of `iter_chat_chunks`, over `aiter_bytes()`."""
-    decoder = SSEDecoder()
-    state = ChatStreamState(request_id)
-    async for chunk in chunks:
-        for event in decoder.feed(chunk):
-            parsed = state.chunk(event)
+    def _chunks(self, events: list[ServerSentEvent]) -> list[dict[str, Any]]:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        chunks: list[dict[str, Any]] = []
+        state = self._state
+        for event in events:
+            if state.done:
+                break
+            try:
+                parsed = state.chunk(event)
+            except ZhipuError as failure:
+                if not chunks:
+                    raise
+                self._failure = failure
+                break
             if parsed is not None:
-                yield parsed
-            elif state.done:
-                return
-    for event in decoder.flush():
-        parsed = state.chunk(event)
-        if parsed is not None:
-            yield parsed
-        elif state.done:
-            return
-    state.end()
+                chunks.append(parsed)
+        return chunks
