@@ -201,8 +201,8 @@ def test_only_the_last_user_message_is_searched_for_a_marker(emulator: Emulator)
     ("spec", "words"),
     [
         ("explode", "unknown fault 'explode'; known faults:"),
-        ("rate_limit;times=0", "times must be an integer >= 1"),
-        ("rate_limit;times=x", "times must be an integer >= 1"),
+        ("rate_limit;times=0", "times must be an integer from 1 to 1000000"),
+        ("rate_limit;times=x", "times must be an integer from 1 to 1000000"),
         ("slow;seconds=-1", "seconds must be a number in [0, 600]"),
         ("slow;seconds=soon", "seconds must be a number"),
         ("slow;minutes=1", "unknown parameter 'minutes'"),

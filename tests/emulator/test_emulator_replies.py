@@ -30,14 +30,16 @@ def reply_of(response: Any) -> tuple[str, str, dict[str, int]]:
 class TestShape:
     def test_the_reply_has_exactly_the_documented_fields(self, emulator: Emulator) -> None:
         payload = emulator.chat().json()
-        assert set(payload) == {"id", "request_id", "created", "model", "choices", "usage"}
+        assert set(payload) == {"id", "request_id", "created", "model", "choices", "usage", "content_filter"}
+        assert payload["content_filter"] == [{"role": "assistant", "level": 3}]
         assert "object" not in payload
         (choice,) = payload["choices"]
         assert set(choice) == {"index", "finish_reason", "message"}
         assert choice["index"] == 0
         assert set(choice["message"]) == {"role", "content"}
         assert choice["message"]["role"] == "assistant"
-        assert set(payload["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"}
+        assert set(payload["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details"}
+        assert payload["usage"]["prompt_tokens_details"] == {"cached_tokens": 0}
         assert emulator.chat().headers["content-type"].startswith("application/json")
 
     def test_the_request_id_sent_is_echoed(self, emulator: Emulator) -> None:
@@ -95,7 +97,7 @@ class TestDeterminism:
         tokens = len(ascii_tokens(message["reasoning_content"])) + len(ascii_tokens(message["content"]))
         assert payload["usage"]["completion_tokens"] == tokens
 
-    def test_tools_make_the_model_call_the_first_function(self, emulator: Emulator) -> None:
+    def test_a_function_named_in_the_last_user_message_is_called(self, emulator: Emulator) -> None:
         tool = {
             "type": "function",
             "function": {
@@ -103,14 +105,14 @@ class TestDeterminism:
                 "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
             },
         }
-        payload = emulator.chat(chat_body("weather in Paris", tools=[tool])).json()
+        payload = emulator.chat(chat_body("get_weather in Paris", tools=[tool])).json()
         choice = payload["choices"][0]
         assert choice["finish_reason"] == "tool_calls"
         assert choice["message"]["content"] is None
         (call,) = choice["message"]["tool_calls"]
         assert call["type"] == "function" and call["id"].startswith("call_")
         assert call["function"]["name"] == "get_weather"
-        assert json.loads(call["function"]["arguments"]) == {"city": "weather in Paris"}
+        assert json.loads(call["function"]["arguments"]) == {"city": "get_weather in Paris"}
 
 
 class TestLimits:
@@ -135,7 +137,7 @@ class TestLimits:
 
     def test_stop_cuts_before_the_first_stop_sequence(self, emulator: Emulator) -> None:
         full = reply_of(emulator.chat())[0]
-        content, finish_reason, usage = reply_of(emulator.chat(chat_body(stop=["emulator", "capital"])))
+        content, finish_reason, usage = reply_of(emulator.chat(chat_body(stop=["capital"])))
         assert content == full[: full.index("capital")]
         assert finish_reason == "stop"
         assert usage["completion_tokens"] == len(ascii_tokens(content))
@@ -183,7 +185,7 @@ class TestStreaming:
 
     def test_streamed_tool_calls_carry_an_index(self, emulator: Emulator) -> None:
         tool = {"type": "function", "function": {"name": "lookup"}}
-        events = sse_events(emulator.chat(chat_body(stream=True, tools=[tool])).text)
+        events = sse_events(emulator.chat(chat_body("lookup the capital", stream=True, tools=[tool])).text)
         chunks = [json.loads(e) for e in events[:-1]]
         (call,) = chunks[0]["choices"][0]["delta"]["tool_calls"]
         assert call["index"] == 0 and call["function"] == {"name": "lookup", "arguments": "{}"}

@@ -141,13 +141,15 @@ class TestOfficialSdk:
         from zhipuai import APIReachLimitError
 
         with pytest.raises(APIReachLimitError):
-            sdk.chat.completions.create(model="glm-4", messages=[{"role": "user", "content": "[[fault:rate_limit]]"}])
+            sdk.chat.completions.create(
+                model="glm-4-flash", messages=[{"role": "user", "content": "[[fault:rate_limit]]"}]
+            )
 
     def test_a_validation_error_reaches_it(self, sdk) -> None:
         from zhipuai import APIRequestFailedError
 
         with pytest.raises(APIRequestFailedError, match="max_tokens: must be an integer in"):
-            sdk.chat.completions.create(model="glm-4", messages=[{"role": "user", "content": "hi"}], max_tokens=0)
+            sdk.chat.completions.create(model="glm-4-flash", messages=[{"role": "user", "content": "hi"}], max_tokens=0)
 
 
 def test_a_busy_port_is_a_clear_error() -> None:

@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from .auth import Authenticator
-from .config import OFFICIAL_SDK_NULL_FIELDS, EmulatorConfig
+from .concurrency import CONCURRENCY_PATH, ConcurrencyGate
+from .config import OFFICIAL_SDK_NULL_FIELDS, OFFICIAL_SDKS, EmulatorConfig
 from .endpoints import VIDEO_PATH_PREFIX, Call, Endpoints, query_of
 from .errors import ApiError, api_not_found, bad_request, method_not_allowed
 from .faults import (
@@ -30,7 +31,9 @@ from .faults import (
     strip_markers,
 )
 from .images import IMAGE_PATH_PREFIX, ImageStore, image_id
+from .models import MAINLAND
 from .replies import Reply, compose, split_for_stream
+from .tools import WebSearch
 from .validation import parse_body, validate_chat, validate_image
 
 Scope = MutableMapping[str, Any]
@@ -42,10 +45,9 @@ API_PREFIX = "/api/paas/v4"
 CHAT_PATH = API_PREFIX + "/chat/completions"
 IMAGES_PATH = API_PREFIX + "/images/generations"
 FAULT_HEADER = "x-emulator-fault"
-# The official `zhipuai` SDK names itself in this header, and sends `null` for
+# The official SDKs (`zhipuai`, `zai-sdk`) name themselves in this header, and send `null` for
 # `response_format` and `thinking` on every chat call; the platform accepts that.
 SDK_HEADER = "x-request-sdk"
-OFFICIAL_SDK = "zhipu-sdk-python"
 
 _JSON = b"application/json; charset=utf-8"
 _SSE = b"text/event-stream; charset=utf-8"
@@ -53,6 +55,8 @@ _PNG = b"image/png"
 _DONE = b"data: [DONE]\n\n"
 _WANTED_HEADERS = frozenset({b"authorization", b"host", b"content-type", FAULT_HEADER.encode(), SDK_HEADER.encode()})
 _CHUNKS_BEFORE_FAULT = 2
+# The mainland platform rates every answer; the international one sends no `content_filter`.
+_CONTENT_FILTER = [{"role": "assistant", "level": 3}]
 
 
 class _ClientGone(Exception):
@@ -68,7 +72,7 @@ class EmulatorApp:
         self._faults = FaultPlanner(config.default_fault(), config.fault_first_requests, config.fault_memory)
         self._images = ImageStore(config.image_memory)
         self._sdk_nullable = config.allow_null_fields | OFFICIAL_SDK_NULL_FIELDS
-        self._in_flight = 0
+        self.concurrency = ConcurrencyGate(config.max_concurrent_requests)  # its limit may change while running
         self._routes: dict[str, dict[str, Callable[..., Awaitable[None]]]] = {
             CHAT_PATH: {"POST": self._chat},
             IMAGES_PATH: {"POST": self._generate_image},
@@ -97,6 +101,9 @@ class EmulatorApp:
         if path.startswith(IMAGE_PATH_PREFIX):
             await self._download_image(path, method, send)
             return
+        if path == CONCURRENCY_PATH:
+            await self.concurrency.control(method, receive, send)
+            return
         if path.startswith(VIDEO_PATH_PREFIX):
             await self._download_video(path, method, send)
             return
@@ -112,10 +119,8 @@ class EmulatorApp:
             raise method_not_allowed(method, path, tuple(handlers))
         headers = _headers(scope)
         self._auth.check(headers.get("authorization"))
-        limit = self.config.max_concurrent_requests
-        if limit is not None and self._in_flight >= limit:
+        if not self.concurrency.enter():
             raise error_for(FaultSpec("rate_limit"), self.config.retry_after_seconds)
-        self._in_flight += 1
         try:
             raw = await _read_body(receive)
             if params is None:
@@ -128,7 +133,7 @@ class EmulatorApp:
                 else:
                     await _send_whole(send, 200, answer.content_type, answer.content)
         finally:
-            self._in_flight -= 1
+            self.concurrency.leave()
 
     async def _batch_line(self, url: str, body: dict[str, Any], origin: str) -> tuple[int, dict[str, Any]]:
         """One batch line answered by the real-time handler of its `url` (`/v4/...`)."""
@@ -165,7 +170,7 @@ class EmulatorApp:
     # -- chat completions ------------------------------------------------------------------
 
     async def _chat(self, scope: Scope, headers: dict[str, str], raw: bytes, body: dict[str, Any], send: Send) -> None:
-        from_sdk = headers.get(SDK_HEADER) == OFFICIAL_SDK
+        from_sdk = headers.get(SDK_HEADER) in OFFICIAL_SDKS
         request = validate_chat(body, self.config, self._sdk_nullable if from_sdk else None)
         fingerprint = hashlib.sha256(raw).hexdigest()
         fault = self._faults.choose(
@@ -174,8 +179,8 @@ class EmulatorApp:
         name = await self._common_fault(fault)
         if name == "stream_error" and not request.stream:
             raise bad_request("X-Emulator-Fault: stream_error applies to streamed requests only (stream: true)")
-        reply = compose(request)
-        finish_reason = FINISH_FAULTS.get(name, reply.finish_reason)
+        reply = compose(request, self.config.created)
+        finish_reason = FINISH_FAULTS.get(name or "", reply.finish_reason)
         reply_id = fingerprint[:32]
         head = {
             "id": reply_id,
@@ -184,7 +189,7 @@ class EmulatorApp:
             "model": request.model.id,
         }
         if request.stream:
-            await self._stream(send, head, reply, finish_reason, name)
+            await self._stream(send, head, reply, finish_reason, name, request.tool_stream, request.web_search)
             return
         message: dict[str, Any] = {"role": "assistant", "content": reply.content}
         if reply.reasoning is not None:
@@ -196,22 +201,39 @@ class EmulatorApp:
             "choices": [{"index": 0, "finish_reason": finish_reason, "message": message}],
             "usage": reply.usage(),
         }
+        if reply.web_search is not None:
+            payload["web_search"] = reply.web_search
+        if self.config.platform == MAINLAND:
+            payload["content_filter"] = _CONTENT_FILTER
         await _send_json(send, payload, name)
 
     async def _stream(
-        self, send: Send, head: dict[str, Any], reply: Reply, finish_reason: str, fault: str | None
+        self,
+        send: Send,
+        head: dict[str, Any],
+        reply: Reply,
+        finish_reason: str,
+        fault: str | None,
+        tool_stream: bool = False,
+        search: WebSearch | None = None,
     ) -> None:
-        events = [
-            _event({**head, "choices": [{"index": 0, "delta": delta}]})
-            for delta in _deltas(reply, self.config.stream_chunk_tokens)
+        chunks: list[dict[str, Any]] = [
+            {**head, "choices": [{"index": 0, "delta": delta}]}
+            for delta in _deltas(reply, self.config.stream_chunk_tokens, tool_stream)
         ]
         final_delta = {"role": "assistant", "content": ""}
-        final = {
+        final: dict[str, Any] = {
             **head,
             "choices": [{"index": 0, "finish_reason": finish_reason, "delta": final_delta}],
             "usage": reply.usage(),
         }
-        events.append(_event(final))
+        if self.config.platform == MAINLAND:
+            final["content_filter"] = _CONTENT_FILTER
+        chunks.append(final)
+        if reply.web_search is not None:
+            # `result_sequence`: the results come with the first chunk ("before") or the last.
+            chunks[0 if search is None or search.results_first else -1]["web_search"] = reply.web_search
+        events = [_event(chunk) for chunk in chunks]
         events.append(_DONE)
         if fault == "stream_error":
             error = {"error": {"code": STREAM_ERROR_CODE, "message": STREAM_ERROR_MESSAGE}}
@@ -251,8 +273,8 @@ class EmulatorApp:
         if name in FINISH_FAULTS or name == "stream_error":
             raise bad_request(f"X-Emulator-Fault: {name} applies to chat completions only")
         prompt = " ".join(strip_markers(request.prompt).split())
-        image = image_id(request.model, prompt, request.width, request.height, request.quality)
-        self._images.remember(image, request.width, request.height)
+        image = image_id(request.model, prompt, request.width, request.height, request.quality, request.watermark)
+        self._images.remember(image, request.width, request.height, request.watermark)
         payload = {
             "created": self.config.created,
             "data": [{"url": f"{_origin(scope, headers)}{IMAGE_PATH_PREFIX}{image}.png"}],
@@ -313,7 +335,9 @@ def _origin(scope: Scope, headers: dict[str, str]) -> str:
     return f"{scope.get('scheme', 'http')}://{host}"
 
 
-def _deltas(reply: Reply, tokens_per_chunk: int) -> list[dict[str, Any]]:
+def _deltas(reply: Reply, tokens_per_chunk: int, tool_stream: bool) -> list[dict[str, Any]]:
+    """Reasoning deltas, then content deltas, then tool calls: whole, or with `tool_stream`
+    as a head (index, id, type, name) followed by pieces of the arguments."""
     deltas: list[dict[str, Any]] = [
         {"role": "assistant", "reasoning_content": piece}
         for piece in split_for_stream(reply.reasoning or "", tokens_per_chunk)
@@ -321,8 +345,15 @@ def _deltas(reply: Reply, tokens_per_chunk: int) -> list[dict[str, Any]]:
     deltas += [
         {"role": "assistant", "content": piece} for piece in split_for_stream(reply.content or "", tokens_per_chunk)
     ]
-    if reply.tool_calls is not None:
+    if reply.tool_calls is not None and not tool_stream:
         deltas.append({"role": "assistant", "tool_calls": reply.tool_calls})
+    for call in reply.tool_calls if tool_stream and reply.tool_calls else ():
+        head = {**call, "function": {"name": call["function"]["name"], "arguments": ""}}
+        deltas.append({"role": "assistant", "tool_calls": [head]})
+        deltas += [
+            {"role": "assistant", "tool_calls": [{"index": call["index"], "function": {"arguments": piece}}]}
+            for piece in split_for_stream(call["function"]["arguments"], tokens_per_chunk)
+        ]
     return deltas
 
 

@@ -6,6 +6,7 @@ rather than mutating a shared one.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -15,11 +16,11 @@ from dataclasses import dataclass, field
 from ..host.errors import ConnectorError
 from .errors import ApiError
 from .faults import FaultSpec, parse_fault
+from .fields import REQUEST_FIELDS
+from .models import PLATFORMS
 
 API_KEY_ENV = "ZHIPUAI_API_KEY"
 API_KEY_SHAPE = re.compile(r"[^.\s]+\.[^.\s]+")
-
-PLATFORMS = ("mainland", "international")
 
 # 2025-01-01T00:00:00Z: a fixed `created`, so identical requests get byte-identical replies.
 DEFAULT_CREATED = 1_735_689_600
@@ -50,12 +51,14 @@ class EmulatorConfig:
     stream_chunk_delay: seconds to wait between streamed chunks (0 = as fast as possible).
     allow_null_fields: top-level fields for which `null` is accepted (treated as absent);
         empty by default because the API reference says never to send `null`. Requests from
-        the official `zhipuai` SDK (it names itself in `x-request-sdk`) may always send
-        `OFFICIAL_SDK_NULL_FIELDS` as null, as that SDK does on every chat call.
+        either official SDK (`zhipuai` and `zai-sdk` name themselves in `x-request-sdk`) may
+        always send `OFFICIAL_SDK_NULL_FIELDS` as null, as both do on every chat call.
     fault_memory: how many recent requests' `times=N` attempt counters are remembered.
     image_memory: how many generated images stay downloadable.
     platform: which platform is emulated, `mainland` (open.bigmodel.cn) or `international`
-        (api.z.ai); an endpoint the platform lacks answers 404 there.
+        (api.z.ai); an endpoint the platform lacks answers 404 there, a mainland-only model id
+        is refused (1211), web search has that platform's engines, and chat replies carry no
+        `content_filter` there.
     task_seconds: how long a video or async image task stays PROCESSING.
     batch_seconds: how long a batch takes from creation to `completed`.
     """
@@ -84,6 +87,12 @@ class EmulatorConfig:
                 raise EmulatorConfigError("api_keys: every key must look like <id>.<secret> (one '.', no spaces)")
         object.__setattr__(self, "api_keys", keys)
         nullable = frozenset(_strings(self.allow_null_fields, "allow_null_fields"))
+        unknown = sorted(nullable - REQUEST_FIELDS)
+        if unknown:
+            raise EmulatorConfigError(
+                f"allow_null_fields: {', '.join(unknown)} is not a request field; "
+                f"known fields: {', '.join(sorted(REQUEST_FIELDS))}"
+            )
         object.__setattr__(self, "allow_null_fields", nullable)
         self.default_fault()  # fail now, not on the first request
         _at_least(self.fault_first_requests, 0, "fault_first_requests", optional=True)
@@ -96,8 +105,9 @@ class EmulatorConfig:
             raise EmulatorConfigError(f"platform: must be one of {', '.join(PLATFORMS)}, got {self.platform!r}")
         for name in ("retry_after_seconds", "stream_chunk_delay", "task_seconds", "batch_seconds"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, float)) or value < 0):
-                raise EmulatorConfigError(f"{name}: must be a number >= 0, got {value!r}")
+            valid = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if value is not None and (not valid or value < 0):
+                raise EmulatorConfigError(f"{name}: must be a finite number >= 0, got {value!r}")
 
     def default_fault(self) -> FaultSpec | None:
         """The parsed `fault`, or None."""
@@ -117,6 +127,8 @@ class EmulatorConfig:
 
 
 OFFICIAL_SDK_NULL_FIELDS = frozenset({"response_format", "thinking"})
+# The `x-request-sdk` values of the two official Python SDKs: `zhipuai` and `zai-sdk`.
+OFFICIAL_SDKS = frozenset({"zhipu-sdk-python", "z-ai-sdk-python"})
 
 
 def api_keys_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:

@@ -36,7 +36,8 @@ class ApiError(Exception):
     def body(self) -> bytes:
         error = {"code": self.code, "message": self.message}
         payload = error if self.unwrapped else {"error": error}
-        return json.dumps(payload, ensure_ascii=False).encode()
+        # A message may quote request text; a lone surrogate in it must not turn a 400 into a 500.
+        return json.dumps(payload, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 def bad_field(message: str) -> ApiError:

@@ -62,6 +62,8 @@ FAULTS: frozenset[str] = frozenset(ERROR_FAULTS) | frozenset(FINISH_FAULTS) | SH
 
 DEFAULT_SECONDS: dict[str, float] = {"slow": 2.0, "retry_after": 1.0}
 MAX_SECONDS = 600.0
+MAX_TIMES = 1_000_000
+_TIMES = re.compile(r"[0-9]{1,7}")  # ASCII digits only, and few: int() of 5000 digits raises
 
 STREAM_ERROR_CODE = "1234"
 STREAM_ERROR_MESSAGE = "Network error while generating the reply, please retry"
@@ -97,16 +99,16 @@ def parse_fault(text: str, *, source: str = "X-Emulator-Fault") -> FaultSpec:
     """Parse a fault spec; a mistake is a 400 / 1210 naming `source` and the rule broken."""
     name, *params = (part.strip() for part in text.split(";"))
     if name not in FAULTS:
-        raise bad_request(f"{source}: unknown fault {name!r}; known faults: {', '.join(sorted(FAULTS))}")
+        raise bad_request(f"{source}: unknown fault {_cut(name)}; known faults: {', '.join(sorted(FAULTS))}")
     times: int | None = None
     seconds: float | None = None
     for param in params:
         key, sep, value = (piece.strip() for piece in param.partition("="))
         if not sep:
-            raise bad_request(f"{source}: parameter {param!r} must look like key=value")
+            raise bad_request(f"{source}: parameter {_cut(param)} must look like key=value")
         if key == "times":
-            if not value.isdigit() or int(value) < 1:
-                raise bad_request(f"{source}: times must be an integer >= 1, got {value!r}")
+            if not _TIMES.fullmatch(value) or not 1 <= int(value) <= MAX_TIMES:
+                raise bad_request(f"{source}: times must be an integer from 1 to {MAX_TIMES}, got {_cut(value)}")
             times = int(value)
         elif key == "seconds":
             try:
@@ -114,10 +116,15 @@ def parse_fault(text: str, *, source: str = "X-Emulator-Fault") -> FaultSpec:
             except ValueError:
                 seconds = -1.0
             if not 0.0 <= seconds <= MAX_SECONDS:
-                raise bad_request(f"{source}: seconds must be a number in [0, {MAX_SECONDS:g}], got {value!r}")
+                raise bad_request(f"{source}: seconds must be a number in [0, {MAX_SECONDS:g}], got {_cut(value)}")
         else:
-            raise bad_request(f"{source}: unknown parameter {key!r}; use times=N or seconds=S")
+            raise bad_request(f"{source}: unknown parameter {_cut(key)}; use times=N or seconds=S")
     return FaultSpec(name, times, seconds)
+
+
+def _cut(text: str) -> str:
+    """`text` quoted for a message, at most 40 characters of it."""
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
 
 
 def find_marker(text: str) -> str | None:

@@ -1,10 +1,12 @@
 """Deterministic chat replies: the same request always gets the same text.
 
-A reply is composed from the model id and the messages only: a short text that plainly
-restates the last user message, so a demo reads sensibly (asked for an image prompt, it
-returns a usable image prompt; asked for JSON, valid JSON). `max_tokens` truncates it
-(`finish_reason: length`), `stop` cuts it before the first stop sequence, and usage counts
-come from the same tokenizer that truncates, so they always agree with the text.
+A reply is composed from the request only: a short text that plainly restates the last user
+message, so a demo reads sensibly (asked for an image prompt, it returns a usable image prompt;
+asked for JSON, valid JSON). Models of GLM-4.5 and later reason first, as the platform's do,
+unless `thinking` turns it off; `reasoning_effort` sets how many steps. A function tool named in
+the last user message is called; a web search returns results made from the query. `max_tokens`
+truncates the text (`finish_reason: length`), `stop` cuts it before the stop sequence, and usage
+counts come from the same tokenizer that truncates, so they always agree with the text.
 
 Tokens are approximated: a run of letters/digits, one CJK character, or one punctuation mark.
 """
@@ -20,6 +22,7 @@ from typing import Any
 
 from .faults import strip_markers
 from .validation import ChatRequest, message_text
+from .websearch import search_results
 
 TOKEN = re.compile(
     r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]"  # one CJK/kana/hangul character
@@ -40,9 +43,25 @@ _IMAGE_ASK = re.compile(
 )
 
 
+_REASONING_STEPS = (
+    'The user asks about "{topic}".',
+    "A short, direct answer fits best.",
+    "Check the wording of the question once more.",
+    "Keep the reply plain and deterministic.",
+    "Nothing else is needed; answer now.",
+)
+# How many of those steps each `reasoning_effort` takes; models without the field take two.
+_EFFORT_STEPS = {"minimal": 1, "low": 1, "medium": 2, "high": 3, "xhigh": 4, "max": 5}
+_DEFAULT_STEPS = 2
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One generated answer, already cut by `stop` / `max_tokens`."""
+    """One generated answer, already cut by `stop` / `max_tokens`.
+
+    `completion_tokens` includes `reasoning_tokens`; `cached_tokens` is the part of
+    `prompt_tokens` taken as served from the prompt cache.
+    """
 
     content: str | None
     reasoning: str | None
@@ -50,17 +69,24 @@ class Reply:
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    web_search: list[dict[str, Any]] | None = None
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def usage(self) -> dict[str, int]:
-        return {
+    def usage(self) -> dict[str, Any]:
+        usage: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
+            "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
         }
+        if self.reasoning is not None:
+            usage["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        return usage
 
 
 def count_tokens(text: str) -> int:
@@ -71,22 +97,50 @@ def _tokenizer(text: str) -> re.Pattern[str]:
     return _ASCII_TOKEN if text.isascii() else TOKEN
 
 
-def compose(request: ChatRequest) -> Reply:
-    """The deterministic reply to a valid chat request."""
-    prompt_tokens = sum(count_tokens(message_text(m.get("content"))) for m in request.messages)
+def compose(request: ChatRequest, created: int) -> Reply:
+    """The deterministic reply to a valid chat request; `created` dates its web-search results."""
+    prompt_tokens, cached_tokens = _prompt_tokens(request)
     topic = _topic(request.last_user_text)
-    reasoning = f'The user asks about "{topic}". A short, direct answer fits best.' if request.thinking else None
+    reasoning = _reasoning(request, topic)
     reasoning_tokens = count_tokens(reasoning) if reasoning else 0
+    results = search_results(request.web_search, topic, created) if request.web_search else None
+    shown_results = results if request.web_search and request.web_search.return_results else None
 
-    tool_call = _tool_call(request, topic)
-    if tool_call is not None:
+    tool_calls = _tool_calls(request, topic)
+    if tool_calls:
+        arguments = sum(count_tokens(call["function"]["arguments"]) for call in tool_calls)
         return Reply(
-            None, reasoning, [tool_call], "tool_calls", prompt_tokens,
-            reasoning_tokens + count_tokens(tool_call["function"]["arguments"]),
+            None, reasoning, tool_calls, "tool_calls", prompt_tokens, reasoning_tokens + arguments,
+            reasoning_tokens, cached_tokens, shown_results,
         )  # fmt: skip
 
-    text, finish_reason, tokens = _limit(_answer(request, topic), request.stop, request.max_tokens)
-    return Reply(text, reasoning, None, finish_reason, prompt_tokens, reasoning_tokens + tokens)
+    answer = _answer(request, topic, len(results) if results else 0)
+    text, finish_reason, tokens = _limit(answer, request.stop, request.max_tokens)
+    return Reply(
+        text, reasoning, None, finish_reason, prompt_tokens, reasoning_tokens + tokens,
+        reasoning_tokens, cached_tokens, shown_results,
+    )  # fmt: skip
+
+
+def _prompt_tokens(request: ChatRequest) -> tuple[int, int]:
+    """All tokens of the context, and the cached part: every message before the last one.
+
+    Earlier turns' `reasoning_content` is part of the context only with `clear_thinking: false`.
+    """
+    counts = [count_tokens(message_text(message.get("content"))) for message in request.messages]
+    if not request.clear_thinking:
+        for position, message in enumerate(request.messages):
+            counts[position] += count_tokens(message.get("reasoning_content") or "")
+    return sum(counts), sum(counts[:-1])
+
+
+def _reasoning(request: ChatRequest, topic: str) -> str | None:
+    if not request.thinking:
+        return None
+    steps = _EFFORT_STEPS.get(request.reasoning_effort or "", _DEFAULT_STEPS)
+    if request.reasoning_effort is None and request.model.reasoning_efforts:
+        steps = _EFFORT_STEPS["max"]  # the documented default effort
+    return " ".join(_REASONING_STEPS[:steps]).format(topic=topic)
 
 
 def split_for_stream(text: str, tokens_per_chunk: int) -> list[str]:
@@ -98,7 +152,7 @@ def split_for_stream(text: str, tokens_per_chunk: int) -> list[str]:
     return [text[start:end] for start, end in zip(starts, starts[1:] + [len(text)])]
 
 
-def _answer(request: ChatRequest, topic: str) -> str:
+def _answer(request: ChatRequest, topic: str, results: int) -> str:
     last = request.messages[-1]
     model = request.model.id
     if last["role"] == "tool":
@@ -116,33 +170,68 @@ def _answer(request: ChatRequest, topic: str) -> str:
             "The Zhipu emulator composes it from your message, "
             "so the same request always gets the same reply."
         )
+    if results:
+        text = f"According to {results} web search results [ref_1], " + text[0].lower() + text[1:]
     if request.json_output:
         text = json.dumps({"answer": text, "model": model}, ensure_ascii=False)
     return text
 
 
-def _tool_call(request: ChatRequest, topic: str) -> dict[str, Any] | None:
-    """Call the first function tool when the conversation ends with a user message."""
-    if request.messages[-1]["role"] != "user":
-        return None
-    function = next((t["function"] for t in request.tools if t["type"] == "function"), None)
-    if function is None:
-        return None
-    properties = function.get("parameters", {}).get("properties", {})
-    wanted = list(function.get("parameters", {}).get("required", [])) + list(properties)
-    argument = next(
-        (name for name in wanted if isinstance(properties.get(name), dict)
-         and properties[name].get("type") == "string"),
-        None,
-    )  # fmt: skip
-    arguments = json.dumps({argument: topic} if argument else {}, ensure_ascii=False)
-    digest = hashlib.sha256(f"{function['name']}\0{arguments}".encode()).hexdigest()[:24]
-    return {
-        "id": f"call_{digest}",
-        "type": "function",
-        "index": 0,
-        "function": {"name": function["name"], "arguments": arguments},
-    }
+def _tool_calls(request: ChatRequest, topic: str) -> list[dict[str, Any]]:
+    """Call every function tool that the last user message names, in the order of `tools`.
+
+    Only a conversation that ends with a user message calls tools: after a `tool` message the
+    model answers. A name counts when it stands as a whole word (`get_weather`, not `weather`).
+    """
+    if request.messages[-1]["role"] != "user" or not request.tools:
+        return []
+    said = request.last_user_text.lower()
+    calls: list[dict[str, Any]] = []
+    for tool in request.tools:
+        function = tool["function"]
+        name = function["name"]
+        if not re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", said):
+            continue
+        arguments = json.dumps(_arguments(function.get("parameters"), topic), ensure_ascii=False)
+        digest = hashlib.sha256(f"{name}\0{arguments}".encode()).hexdigest()[:24]
+        calls.append(
+            {
+                "id": f"call_{digest}",
+                "type": "function",
+                "index": len(calls),
+                "function": {"name": name, "arguments": arguments},
+            }
+        )
+    return calls
+
+
+_PLACEHOLDERS: dict[str, Any] = {"integer": 1, "number": 1, "boolean": True, "array": [], "object": {}}
+
+
+def _arguments(parameters: Any, topic: str) -> dict[str, Any]:
+    """Arguments that fit the schema: every required property, else the first string one.
+
+    A property's `default`, or its first `enum` value, wins; a string gets the user's message.
+    """
+    properties = parameters.get("properties") if isinstance(parameters, dict) else None
+    if not isinstance(properties, dict):
+        return {}
+    required = parameters.get("required")
+    names = [n for n in required if n in properties] if isinstance(required, list) else []
+    if not names:
+        first = next((n for n, p in properties.items() if isinstance(p, dict) and p.get("type") == "string"), None)
+        names = [first] if first else []
+    arguments = {}
+    for name in names:
+        schema = properties[name] if isinstance(properties[name], dict) else {}
+        enum = schema.get("enum")
+        if "default" in schema:
+            arguments[name] = schema["default"]
+        elif isinstance(enum, list) and enum:
+            arguments[name] = enum[0]
+        else:
+            arguments[name] = _PLACEHOLDERS.get(str(schema.get("type")), topic)
+    return arguments
 
 
 def _limit(text: str, stop: tuple[str, ...], max_tokens: int | None) -> tuple[str, str, int]:

@@ -14,33 +14,45 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import EmulatorConfig
+from .content import check_part
 from .errors import ApiError, bad_field, unknown_model
-from .models import CHAT_MODELS, IMAGE_MODELS, ChatModel, ImageSizeRule
-
-CHAT_FIELDS = (
-    "model", "messages", "do_sample", "temperature", "top_p", "max_tokens", "stop",
-    "request_id", "user_id", "stream", "response_format", "tools", "tool_choice", "thinking",
-)  # fmt: skip
-IMAGE_FIELDS = ("model", "prompt", "size", "quality", "user_id", "request_id")
+from .fields import CHAT_FIELDS, IMAGE_FIELDS
+from .models import (
+    CHAT_MODELS,
+    IMAGE_MODELS,
+    INTERNATIONAL,
+    MAINLAND,
+    PLATFORM_HOSTS,
+    QUALITY_APPLIES,
+    ChatModel,
+    ImageSizeRule,
+    Thinking,
+)
+from .safety import check_structure
+from .tools import WebSearch, check_tools
 
 ROLES = ("system", "user", "assistant", "tool")
 MESSAGE_FIELDS = {
     "system": frozenset({"role", "content"}),
     "user": frozenset({"role", "content"}),
-    "assistant": frozenset({"role", "content", "tool_calls"}),
+    "assistant": frozenset({"role", "content", "tool_calls", "reasoning_content"}),
     "tool": frozenset({"role", "content", "tool_call_id"}),
 }
-MAX_STOP = 4
-MAX_TOOLS = 128
-TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-TOOL_TYPES = ("function", "retrieval", "web_search")
+# The spec says `maxItems: 4`, but the live server refuses a second stop word with this message.
+MAX_STOP = 1
+STOP_LIMIT_MESSAGE = "stop:最大只能有1个停止词"
 SIZE = re.compile(r"([1-9][0-9]{0,4})x([1-9][0-9]{0,4})")
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
-    """A valid chat completion request, reduced to what the reply depends on."""
+    """A valid chat completion request, reduced to what the reply depends on.
+
+    `thinking` is whether the model reasons for this request (the model's rule applied to the
+    `thinking` field); `reasoning_effort` is the effort asked for, or None for the default.
+    `clear_thinking` false keeps earlier turns' `reasoning_content` in the context.
+    """
 
     model: ChatModel
     messages: list[dict[str, Any]]
@@ -52,6 +64,11 @@ class ChatRequest:
     thinking: bool
     tools: list[dict[str, Any]]
     last_user_text: str
+    reasoning_effort: str | None = None
+    clear_thinking: bool = True
+    tool_stream: bool = False
+    web_search: WebSearch | None = None
+    platform: str = MAINLAND
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,18 +81,26 @@ class ImageRequest:
     height: int
     quality: str
     request_id: str | None
+    watermark: bool = True
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or 400 / 1214."""
+    """The request body as a JSON object, or 400 / 1214.
+
+    Nesting too deep to handle and lone UTF-16 surrogates (`"\\ud800"`, valid JSON but not
+    Unicode text) are refused here, naming where they are, so no later step meets them.
+    """
     try:
         body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise bad_field("body: must be UTF-8 encoded JSON") from None
+    except RecursionError:
+        raise bad_field("body: nested too deeply to parse; see the nesting limit in the emulator's docs") from None
     except ValueError as error:
         raise bad_field(f"body: must be a JSON object; it is not valid JSON ({error})") from None
     if not isinstance(body, dict):
         raise bad_field(f"body: must be a JSON object, got {_json_type(body)}")
+    check_structure(body, raw)
     return body
 
 
@@ -90,7 +115,9 @@ def validate_chat(body: dict[str, Any], config: EmulatorConfig, nullable: frozen
     _check_fields(body, CHAT_FIELDS, "chat completions", nullable)
     model = CHAT_MODELS.get(_required_string(body, "model").lower())
     if model is None:
-        raise unknown_model(body["model"], sorted(CHAT_MODELS))
+        raise unknown_model(body["model"], sorted(m.id for m in CHAT_MODELS.values() if m.served_on(config.platform)))
+    if not model.served_on(config.platform):
+        raise _not_on_this_platform(model.id, config.platform)
     messages = body.get("messages")
     if "messages" not in body:
         raise bad_field("messages: required, a non-empty array of messages")
@@ -108,13 +135,19 @@ def validate_chat(body: dict[str, Any], config: EmulatorConfig, nullable: frozen
     stop = _stop_sequences(body)
     request_id = _optional_string(body, "request_id", 6, 64)
     _optional_string(body, "user_id", 6, 128)
-    json_output = _choice_object(body, "response_format", ("text", "json_object")) == "json_object"
-    thinking = _choice_object(body, "thinking", ("enabled", "disabled"))
-    if thinking is not None and not model.thinking:
-        raise bad_field(f"thinking: supported by GLM-4.5 and later models only, not by {model.id}")
-    tools = _tools(body)
+    response_format = _choice_object(body, "response_format", ("text", "json_object"))
+    if response_format is not None and model.vision:
+        raise bad_field(f"response_format: supported by text models only, not by the vision model {model.id}")
+    thinks, clear_thinking = _thinking(body, model)
+    effort = _reasoning_effort(body, model)
+    tools, web_search = check_tools(body, config.platform)
     if "tool_choice" in body and body["tool_choice"] != "auto":
         raise bad_field(f'tool_choice: must be "auto" (the only supported value), got {body["tool_choice"]!r}')
+    tool_stream = _optional_bool(body, "tool_stream") or False
+    if tool_stream and not model.tool_stream:
+        raise bad_field(f"tool_stream: supported by GLM-4.6 and later models only, not by {model.id}")
+    if tool_stream and not stream:
+        raise bad_field("tool_stream: needs stream: true (it streams tool-call argument deltas)")
 
     prompt_chars = sum(len(text) for text in texts)
     if prompt_chars > config.max_prompt_chars:
@@ -131,20 +164,29 @@ def validate_chat(body: dict[str, Any], config: EmulatorConfig, nullable: frozen
         max_tokens=max_tokens,
         stop=stop,
         request_id=request_id,
-        json_output=json_output,
-        thinking=thinking == "enabled",
+        json_output=response_format == "json_object",
+        thinking=thinks and effort != "none",
         tools=tools,
         last_user_text=last_user,
+        reasoning_effort=effort,
+        clear_thinking=clear_thinking,
+        tool_stream=tool_stream,
+        web_search=web_search,
+        platform=config.platform,
     )
 
 
-def validate_image(body: dict[str, Any], config: EmulatorConfig) -> ImageRequest:
-    """Check an image generation body: model, prompt, size per model, quality, ids."""
-    _check_fields(body, IMAGE_FIELDS, "images/generations", config.allow_null_fields)
-    model = _required_string(body, "model").lower()
-    sizes = IMAGE_MODELS.get(model)
-    if sizes is None:
-        raise unknown_model(body["model"], sorted(IMAGE_MODELS))
+def validate_image(
+    body: dict[str, Any], config: EmulatorConfig, nullable: frozenset[str] | None = None
+) -> ImageRequest:
+    """Check an image generation body: model, prompt, size and quality per model, ids, watermark."""
+    _check_fields(body, IMAGE_FIELDS, "images/generations", config.allow_null_fields if nullable is None else nullable)
+    model_id = _required_string(body, "model").lower()
+    model = IMAGE_MODELS.get(model_id)
+    if model is None:
+        raise unknown_model(body["model"], sorted(m.id for m in IMAGE_MODELS.values() if m.served_on(config.platform)))
+    if not model.served_on(config.platform):
+        raise _not_on_this_platform(model.id, config.platform)
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise bad_field("prompt: required, a non-empty string")
@@ -154,13 +196,16 @@ def validate_image(body: dict[str, Any], config: EmulatorConfig) -> ImageRequest
             "1261",
             f"Prompt too long: prompt holds {len(prompt)} characters, the limit is {config.max_prompt_chars}",
         )
-    width, height = _image_size(body.get("size", sizes.default), model, sizes)
-    quality = body.get("quality", "standard")
-    if quality not in ("standard", "hd"):
-        raise bad_field(f'quality: must be "standard" or "hd", got {quality!r}')
+    width, height = _image_size(body.get("size", model.sizes.default), model.id, model.sizes)
+    quality = body.get("quality", model.default_quality)
+    if quality not in model.qualities:
+        allowed = " or ".join(f'"{value}"' for value in model.qualities)
+        raise bad_field(f"quality: must be {allowed} for {model.id}, got {quality!r}")
     _optional_string(body, "user_id", 6, 128)
     request_id = _optional_string(body, "request_id", 6, 64)
-    return ImageRequest(model, prompt, width, height, quality, request_id)
+    watermark = _optional_bool(body, "watermark_enabled")
+    effective_quality = quality if model.id in QUALITY_APPLIES else model.default_quality
+    return ImageRequest(model.id, prompt, width, height, effective_quality, request_id, watermark is not False)
 
 
 def message_text(content: Any) -> str:
@@ -236,8 +281,10 @@ def _stop_sequences(body: dict[str, Any]) -> tuple[str, ...]:
     if "stop" not in body:
         return ()
     stop = body["stop"]
-    if not isinstance(stop, list) or len(stop) > MAX_STOP or not all(isinstance(item, str) and item for item in stop):
-        raise bad_field(f"stop: must be an array of at most {MAX_STOP} non-empty strings, got {stop!r}")
+    if not isinstance(stop, list) or not all(isinstance(item, str) and item for item in stop):
+        raise bad_field(f"stop: must be an array of at most {MAX_STOP} non-empty string, got {_json_type(stop)}")
+    if len(stop) > MAX_STOP:
+        raise bad_field(STOP_LIMIT_MESSAGE)
     return tuple(stop)
 
 
@@ -247,31 +294,61 @@ def _choice_object(body: dict[str, Any], name: str, choices: tuple[str, ...]) ->
     value = body[name]
     allowed = " | ".join(f'"{choice}"' for choice in choices)
     if not isinstance(value, dict) or set(value) != {"type"} or value["type"] not in choices:
-        raise bad_field(f'{name}: must be {{"type": {allowed}}}, got {json.dumps(value)}')
+        raise bad_field(f'{name}: must be {{"type": {allowed}}}, got {_shown(value)}')
     return value["type"]
 
 
-def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
-    if "tools" not in body:
-        return []
-    tools = body["tools"]
-    if not isinstance(tools, list) or len(tools) > MAX_TOOLS:
-        raise bad_field(f"tools: must be an array of at most {MAX_TOOLS} tools")
-    for index, tool in enumerate(tools):
-        where = f"tools[{index}]"
-        if not isinstance(tool, dict) or tool.get("type") not in TOOL_TYPES:
-            raise bad_field(f"{where}.type: must be one of {', '.join(TOOL_TYPES)}")
-        kind = tool["type"]
-        if not isinstance(tool.get(kind), dict):
-            raise bad_field(f"{where}.{kind}: required, an object describing the {kind} tool")
-        if kind == "function":
-            function = tool["function"]
-            name = function.get("name")
-            if not isinstance(name, str) or not TOOL_NAME.fullmatch(name):
-                raise bad_field(f"{where}.function.name: must match ^[a-zA-Z0-9_-]{{1,64}}$, got {name!r}")
-            if "parameters" in function and not isinstance(function["parameters"], dict):
-                raise bad_field(f"{where}.function.parameters: must be a JSON Schema object")
-    return tools
+def _thinking(body: dict[str, Any], model: ChatModel) -> tuple[bool, bool]:
+    """Whether the model thinks for this request, and `clear_thinking` (default true)."""
+    if "thinking" not in body:
+        return model.thinking, True
+    value = body["thinking"]
+    if not model.thinking:
+        raise bad_field(f"thinking: supported by GLM-4.5 and later models only, not by {model.id}")
+    if (
+        not isinstance(value, dict)
+        or value.get("type") not in ("enabled", "disabled")
+        or set(value)
+        - {
+            "type",
+            "clear_thinking",
+        }
+    ):
+        raise bad_field(
+            f'thinking: must be {{"type": "enabled" | "disabled", "clear_thinking"?: <boolean>}}, got {_shown(value)}'
+        )
+    clear = value.get("clear_thinking", True)
+    if not isinstance(clear, bool):
+        raise bad_field(f"thinking.clear_thinking: must be a boolean (true or false), got {_json_type(clear)}")
+    if value["type"] == "enabled":
+        return True, clear
+    if model.thinking_mode is Thinking.ENABLED_ONLY:
+        raise bad_field(f'thinking.type: {model.id} always thinks and cannot be turned off; "disabled" is not accepted')
+    return model.thinking_mode is Thinking.ALWAYS, clear
+
+
+def _reasoning_effort(body: dict[str, Any], model: ChatModel) -> str | None:
+    if "reasoning_effort" not in body:
+        return None
+    value = body["reasoning_effort"]
+    if not model.reasoning_efforts:
+        raise bad_field(f"reasoning_effort: supported by GLM-5.2 and later models only, not by {model.id}")
+    if value not in model.reasoning_efforts:
+        raise bad_field(
+            f"reasoning_effort: must be one of {', '.join(model.reasoning_efforts)} for {model.id}, got {_shown(value)}"
+        )
+    return str(value)
+
+
+def _not_on_this_platform(model: str, platform: str) -> ApiError:
+    """1211, as an unknown id: the other platform serves the model, this one does not."""
+    other = MAINLAND if platform == INTERNATIONAL else INTERNATIONAL
+    return ApiError(
+        400,
+        "1211",
+        f"model: {model!r} is served on the {other} platform ({PLATFORM_HOSTS[other]}) only, "
+        f"not on {PLATFORM_HOSTS[platform]}",
+    )
 
 
 # -- messages ------------------------------------------------------------------------------
@@ -284,7 +361,7 @@ def _check_message(index: int, message: Any, model: ChatModel) -> str:
         raise bad_field(f"{where}: must be an object with role and content")
     role = message.get("role")
     if role not in ROLES:
-        raise bad_field(f"{where}.role: must be one of {', '.join(ROLES)}, got {role!r}")
+        raise bad_field(f"{where}.role: must be one of {', '.join(ROLES)}, got {_shown(role)}")
     for name, value in message.items():
         if name not in MESSAGE_FIELDS[role]:
             raise bad_field(
@@ -297,6 +374,8 @@ def _check_message(index: int, message: Any, model: ChatModel) -> str:
         call_id = message.get("tool_call_id")
         if not isinstance(call_id, str) or not call_id:
             raise bad_field(f"{where}.tool_call_id: required for a tool message, a non-empty string")
+    if "reasoning_content" in message and not isinstance(message["reasoning_content"], str):
+        raise bad_field(f"{where}.reasoning_content: must be a string (the reasoning of that earlier turn)")
     if role == "assistant" and "tool_calls" in message:
         _check_tool_calls(where, message["tool_calls"])
         if message.get("content") is None:
@@ -313,7 +392,7 @@ def _check_content(where: str, content: Any, role: str, model: ChatModel) -> str
         if not content:
             raise bad_field(f"{where}.content: a list of parts must not be empty")
         for position, part in enumerate(content):
-            _check_part(f"{where}.content[{position}]", part)
+            check_part(f"{where}.content[{position}]", part)
         return message_text(content)
     if content is None:
         raise bad_field(f"{where}.content: required")
@@ -321,30 +400,10 @@ def _check_content(where: str, content: Any, role: str, model: ChatModel) -> str
         rule = (
             "only user messages may be a list of parts"
             if model.vision
-            else f"{model.id} reads text only; a list of parts needs a vision model (glm-4v...)"
+            else f"{model.id} reads text only; a list of parts needs a vision model (glm-4.6v, glm-4.5v...)"
         )
         raise bad_field(f"{where}.content: must be a string; {rule}")
     raise bad_field(f"{where}.content: must be a string, got {_json_type(content)}")
-
-
-def _check_part(where: str, part: Any) -> None:
-    kind = part.get("type") if isinstance(part, dict) else None
-    if kind == "text":
-        if set(part) != {"type", "text"} or not isinstance(part["text"], str):
-            raise bad_field(f'{where}: a text part is {{"type": "text", "text": <string>}}')
-    elif kind == "image_url":
-        image = part.get("image_url")
-        if (
-            set(part) != {"type", "image_url"}
-            or not isinstance(image, dict)
-            or not isinstance(image.get("url"), str)
-            or not image["url"]
-        ):
-            raise bad_field(
-                f'{where}: an image part is {{"type": "image_url", "image_url": {{"url": <url or base64>}}}}'
-            )
-    else:
-        raise bad_field(f'{where}.type: must be "text" or "image_url", got {kind!r}')
 
 
 def _check_tool_calls(where: str, calls: Any) -> None:
@@ -352,10 +411,14 @@ def _check_tool_calls(where: str, calls: Any) -> None:
         raise bad_field(f"{where}.tool_calls: must be a non-empty array of tool calls")
     for position, call in enumerate(calls):
         function = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        if (
+            not isinstance(function, dict)
+            or not isinstance(function.get("name"), str)
+            or not isinstance(function.get("arguments", ""), str)
+        ):
             raise bad_field(
                 f"{where}.tool_calls[{position}]: must be "
-                '{"id", "type": "function", "function": {"name", "arguments"}}'
+                '{"id", "type": "function", "function": {"name", "arguments": <a JSON string>}}'
             )
 
 
@@ -376,6 +439,12 @@ def _image_size(size: Any, model: str, rule: ImageSizeRule) -> tuple[int, int]:
 
 
 # -- small checks --------------------------------------------------------------------------
+
+
+def _shown(value: Any) -> str:
+    """`value` as JSON for a message, cut short: a refusal never echoes a whole large body."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _reject_constant(name: str) -> Any:
