@@ -18,6 +18,11 @@ def emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default: loopback)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other machines can reach; anyone who reaches it can use the emulator",
+    )
+    parser.add_argument(
         "--api-key",
         action="append",
         default=[],
@@ -84,7 +89,11 @@ def emulator_command(args: argparse.Namespace) -> int:
         "max_concurrent_requests", "platform", "task_seconds", "batch_seconds",
     )  # fmt: skip
     settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    serve(**settings, allow_null_fields=frozenset(args.allow_null_fields))
+    serve(
+        **settings,
+        allow_remote=getattr(args, "allow_remote", False),
+        allow_null_fields=frozenset(args.allow_null_fields),
+    )
     return 0
 
 

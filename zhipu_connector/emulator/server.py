@@ -9,6 +9,7 @@ stays cheap, and it picks its fastest event loop and HTTP parser when they are i
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import threading
@@ -30,13 +31,17 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     api_keys: Sequence[str] = (),
+    allow_remote: bool = False,
     **config: Any,
 ) -> None:
     """Serve the emulator until interrupted; print its base URL once it is listening.
 
     `api_keys` defaults to the keys in `ZHIPUAI_API_KEY`; with none there either, any key of
     shape `<id>.<secret>` is accepted. Other keyword arguments are `EmulatorConfig` fields.
+    A `host` other machines can reach is refused unless `allow_remote` says so: with no keys
+    configured the emulator accepts any key, and it serves whatever images it made.
     """
+    check_address(host, port, allow_remote=allow_remote)
     import uvicorn
 
     settings = EmulatorConfig.from_env(api_keys=frozenset(api_keys), **config)
@@ -78,6 +83,27 @@ def running_emulator(config: EmulatorConfig | None = None, host: str = DEFAULT_H
         server.should_exit = True
         thread.join(START_TIMEOUT)
         listener.close()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine only (127.0.0.0/8, ::1 or localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_address(host: str, port: int, *, allow_remote: bool = False) -> None:
+    """Refuse a port outside 0-65535, and a host other machines can reach unless allowed."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise EmulatorConfigError(f"port: must be an integer from 0 to 65535 (0 picks a free port), got {port!r}")
+    if not is_loopback(host) and not allow_remote:
+        raise EmulatorConfigError(
+            f"host: refusing to listen on {host}, which other machines can reach "
+            "(the emulator accepts any key unless keys are configured); pass --allow-remote to do it anyway"
+        )
 
 
 def _uvicorn_config(app: Any, *, log_config: bool, **options: Any) -> Any:
