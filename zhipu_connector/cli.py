@@ -21,6 +21,25 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from zhipu_connector import __version__
+from zhipu_connector.definition.loader import load_component
+from zhipu_connector.definition.plain_json import JsonSyntaxError, JsonValueError, read_json
+from zhipu_connector.definition.sources import MAX_BYTES
+from zhipu_connector.docgen import reference_page
+from zhipu_connector.errors import (
+    ConnectionValidationError,
+    ConnectorError,
+    InputValidationError,
+    PluginError,
+    Problem,
+    UnknownActionError,
+)
+from zhipu_connector.host.context import ActionContext
+from zhipu_connector.host.environment import authorization_of, environment_values, typed_text
+from zhipu_connector.host.host import default_host, resolve_action_name
+from zhipu_connector.host.secrets import StreamScrubber, scrub, scrub_value
+from zhipu_connector.resources import data_path
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("zhipu_connector.cli", "check a component definition file and print every problem"),
     "describe": ("zhipu_connector.cli", "summarise the component: connection and actions"),
@@ -42,7 +61,6 @@ EXIT_INTERRUPTED = 130
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    from zhipu_connector.errors import ConnectorError
 
     try:
         chosen = _chosen_command(args_list)
@@ -76,8 +94,6 @@ def _chosen_command(argv: list[str]) -> str | None:
 
 def plugin_commands() -> dict[str, tuple[str, str]]:
     """The commands plugins add through `register_commands`: name → (module, summary)."""
-    from zhipu_connector.errors import PluginError
-    from zhipu_connector.host.host import default_host
 
     added: dict[str, tuple[str, str]] = {}
 
@@ -91,8 +107,6 @@ def plugin_commands() -> dict[str, tuple[str, str]]:
 
 
 def _parser(commands: Mapping[str, tuple[str, str]], chosen: str | None) -> argparse.ArgumentParser:
-    from zhipu_connector import __version__
-
     parser = argparse.ArgumentParser(
         prog="zhipu-connector", description="A Zhipu AI connector for low-code workflow engines."
     )
@@ -113,15 +127,11 @@ def _parser(commands: Mapping[str, tuple[str, str]], chosen: str | None) -> argp
 
 def report_error(error: BaseException) -> None:
     """One clear message on stderr, secrets masked, never a traceback."""
-    from zhipu_connector.host.secrets import scrub
-
     print(f"error: {scrub(str(error))}", file=sys.stderr)
 
 
 def print_json(value: Any, *, stream: Any = None) -> None:
     """`value` as indented JSON, with every registered secret masked (an answer may quote the key)."""
-    from zhipu_connector.host.secrets import scrub_value
-
     json.dump(scrub_value(value), stream or sys.stdout, indent=2, ensure_ascii=False)
     (stream or sys.stdout).write("\n")
 
@@ -133,9 +143,6 @@ def add_definition_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def load_definition(path: str | None) -> Any:
-    from zhipu_connector.definition.loader import load_component
-    from zhipu_connector.resources import data_path
-
     return load_component(path or data_path("connector.yaml"))
 
 
@@ -154,11 +161,9 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def collect_inputs(args: argparse.Namespace) -> dict[str, Any]:
-    from zhipu_connector.host.errors import InputValidationError, Problem
-
     inputs: dict[str, Any] = {}
     if args.input_file:
-        text = sys.stdin.read() if args.input_file == "-" else _read_text(args.input_file, "--input-file")
+        text = read_input_text(args.input_file, "--input-file")
         inputs.update(_parse_object(text, "--input-file", allow_yaml=True))
     if args.input:
         inputs.update(_parse_object(args.input, "--input"))
@@ -170,21 +175,44 @@ def collect_inputs(args: argparse.Namespace) -> dict[str, Any]:
     return inputs
 
 
-def _read_text(path: str, option: str) -> str:
-    from zhipu_connector.host.errors import InputValidationError, Problem
+def read_input_text(path: str, option: str) -> str:
+    """The text of an input file (`-` for stdin), refused past the size limit of definitions.
 
+    Read with a bound, so `--input-file /dev/zero` or an endless pipe stops at the limit
+    instead of reading until memory runs out.
+    """
+    limit = MAX_BYTES
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        if path == "-":
+            raw = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(path, "rb") as file:
+                raw = file.read(limit + 1)
+    except OSError as error:
+        raise InputValidationError([Problem(option, f"cannot read {path}: {error.strerror or error}")]) from None
+    if len(raw) > limit:
+        raise InputValidationError([Problem(option, f"{path} is over the limit of {limit} bytes")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputValidationError([Problem(option, f"{path} is not UTF-8 text (byte {error.start})")]) from None
+
+
+def check_output_file(path: str, option: str) -> Path:
+    """Refuse, before any work (and any billed call), an output file that cannot be written."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputValidationError([Problem(option, f"{path} is a directory; name a file")])
+    if not target.parent.is_dir():
         raise InputValidationError(
-            [Problem(option, f"cannot read {path}: {getattr(error, 'strerror', None) or error}")]
-        ) from None
+            [Problem(option, f"cannot write {path}: the directory {target.parent} does not exist")]
+        )
+    if not os.access(target if target.exists() else target.parent, os.W_OK):
+        raise InputValidationError([Problem(option, f"cannot write {path}: permission denied")])
+    return target
 
 
 def _parse_object(text: str, option: str, *, allow_yaml: bool = False) -> dict[str, Any]:
-    from zhipu_connector.definition.plain_json import JsonSyntaxError, JsonValueError, read_json
-    from zhipu_connector.host.errors import InputValidationError, Problem
-
     try:
         value = read_json(text)
     except JsonSyntaxError as error:
@@ -204,9 +232,6 @@ def _parse_object(text: str, option: str, *, allow_yaml: bool = False) -> dict[s
 
 
 def _json_or_text(raw: str) -> Any:
-    from zhipu_connector.definition.plain_json import JsonSyntaxError, JsonValueError, read_json
-    from zhipu_connector.host.errors import InputValidationError, Problem
-
     try:
         return read_json(raw)
     except JsonSyntaxError:
@@ -226,6 +251,12 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, several_compone
         parser.add_argument("--token", help="the component's `token` property (an API key); never printed")
         parser.add_argument("--base-url", help="the component's `baseUrl` property")
         parser.add_argument("--jwt", action="store_true", help="set the component's `authentication` property to JWT")
+        parser.add_argument(
+            "--timeout",
+            type=_seconds,
+            metavar="SECONDS",
+            help="the component's `timeout` property: the most one call may take, retries included",
+        )
     parser.add_argument(
         "-c",
         dest="connection_pairs",
@@ -239,22 +270,36 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, several_compone
     )
 
 
+def _seconds(text: str) -> float:
+    """`--timeout`'s value: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
 def connection_values(
     args: argparse.Namespace, component: Any, environ: Mapping[str, str] = os.environ
 ) -> dict[str, Any]:
     """The connection of `component` (the one an action belongs to): its declared variables, then the options.
 
-    `--token`, `--base-url` and `--jwt` set the properties `token`, `baseUrl` and
-    `authentication` (JWT) and are refused for a component that declares no such property.
+    `--token`, `--base-url`, `--timeout` and `--jwt` set the properties `token`, `baseUrl`,
+    `timeout` and `authentication` (JWT) and are refused for a component that declares no such
+    property.
     """
-    from zhipu_connector.errors import ConnectionValidationError, Problem
-    from zhipu_connector.host.environment import authorization_of, environment_values
 
     auth = authorization_of(component)
     properties = {prop.name: prop for prop in auth.properties} if auth else {}
     values = environment_values(component, environ)
     problems: list[Problem] = []
-    for option, attribute, key in (("--token", "token", "token"), ("--base-url", "base_url", "baseUrl")):
+    for option, attribute, key in (
+        ("--token", "token", "token"),
+        ("--base-url", "base_url", "baseUrl"),
+        ("--timeout", "timeout", "timeout"),
+    ):
         given = getattr(args, attribute, None)
         if given is None:
             continue
@@ -292,8 +337,6 @@ def connections_by_component(
     component, and a bare `-c KEY=VALUE` to the one component that declares `KEY` — when
     several do, it is refused with their names rather than given to all of them.
     """
-    from zhipu_connector.errors import ConnectionValidationError, Problem
-    from zhipu_connector.host.environment import authorization_of, environment_values
 
     declared: dict[str, dict[str, Any]] = {}
     values: dict[str, dict[str, Any]] = {}
@@ -324,8 +367,6 @@ def connections_by_component(
 
 def _connection_pairs(args: argparse.Namespace, problems: list[Any]) -> list[tuple[str | None, str, str, str]]:
     """Each `-c` as (component or None, key, raw value, the pair as written); malformed ones go to `problems`."""
-    from zhipu_connector.errors import Problem
-
     pairs = []
     for pair in getattr(args, "connection_pairs", []):
         name, sep, raw = pair.partition("=")
@@ -338,8 +379,6 @@ def _connection_pairs(args: argparse.Namespace, problems: list[Any]) -> list[tup
 
 
 def _typed(prop: Any, raw: str) -> Any:
-    from zhipu_connector.host.environment import typed_text
-
     return typed_text(prop, raw)
 
 
@@ -363,14 +402,10 @@ def definition_action(name: str, definition: str | None) -> tuple[Any, Any]:
     With `--definition` the action is looked up in that file; without, among the components
     of every loaded plugin. A bare name must be offered by exactly one of them.
     """
-    from zhipu_connector.errors import UnknownActionError
-    from zhipu_connector.host.host import resolve_action_name
 
     if definition:
         components: Sequence[Any] = (load_definition(definition),)
     else:
-        from zhipu_connector.host.host import default_host
-
         components = default_host().components
     component_name, action_name = resolve_action_name(name, components)
     component = next((c for c in components if c.name == component_name), None)
@@ -447,11 +482,10 @@ def docs_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def docs_command(args: argparse.Namespace) -> int:
-    from zhipu_connector.docgen import reference_page
-
+    target = check_output_file(args.output, "--output") if args.output else None
     page = reference_page(load_definition(args.definition))
-    if args.output:
-        Path(args.output).write_text(page, encoding="utf-8")
+    if target is not None:
+        target.write_text(page, encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(page)
@@ -491,9 +525,6 @@ def run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from zhipu_connector.host.context import ActionContext
-    from zhipu_connector.host.host import default_host
-
     configure_logging()
     host = default_host()
     component, action = host.resolve_action(args.action)
@@ -505,8 +536,6 @@ def run_command(args: argparse.Namespace) -> int:
     context = ActionContext(component, action)
     streamed = False
     if args.stream:
-        from zhipu_connector.host.secrets import StreamScrubber
-
         masked = StreamScrubber()  # a key split across two pieces is still masked
 
         def on_partial(text: str) -> None:

@@ -8,7 +8,6 @@ import json
 import logging
 import signal
 import sys
-from pathlib import Path
 from typing import IO, Any
 
 from zhipu_connector.cli import (
@@ -16,15 +15,20 @@ from zhipu_connector.cli import (
     EXIT_INTERRUPTED,
     add_connection_arguments,
     add_input_arguments,
+    check_output_file,
     collect_inputs,
     configure_logging,
     connection_values,
     connections_by_component,
     print_json,
+    read_input_text,
     report_error,
 )
 from zhipu_connector.definition.locations import location, parts_of
 from zhipu_connector.definition.plain_json import JsonSyntaxError, JsonValueError, read_json
+from zhipu_connector.host.errors import ConnectionValidationError, ConnectorError, InputValidationError, Problem
+from zhipu_connector.host.host import default_host
+from zhipu_connector.host.secrets import scrub, scrub_value
 
 
 def show_core_log() -> None:
@@ -63,7 +67,6 @@ def workflow_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def workflow_command(args: argparse.Namespace) -> int:
-    from zhipu_connector.host.host import default_host
     from zhipu_connector.workflow.checks import check_workflow, template_notes
     from zhipu_connector.workflow.errors import WorkflowError
     from zhipu_connector.workflow.model import load_workflow
@@ -79,6 +82,8 @@ def workflow_command(args: argparse.Namespace) -> int:
         print(f"ok: {workflow.title}: {len(workflow.tasks)} task(s), {len(workflow.inputs)} input(s)")
         return 0
     show_core_log()
+    if args.output:
+        check_output_file(args.output, "--output")  # before any task runs, and is billed
     inputs = workflow_inputs(args, workflow)
     connections = workflow_connections(args, host, workflow)
     return _run_and_report(host, workflow, inputs, connections, args.output)
@@ -101,12 +106,21 @@ def _run_and_report(
 
 
 def _write_result(value: Any, output: str | None) -> None:
-    from zhipu_connector.host.secrets import scrub_value
+    """The results to `output`, or stdout; if `output` fails now, on stdout all the same.
 
+    The tasks have run and been paid for, so their results are never lost to a write error:
+    they are printed, and one error line says what happened.
+    """
     value = scrub_value(value)
     if output:
-        with open(output, "w", encoding="utf-8") as file:
-            print_json(value, stream=file)
+        try:
+            with open(output, "w", encoding="utf-8") as file:
+                print_json(value, stream=file)
+        except OSError as error:
+            print_json(value)
+            raise ConnectorError(
+                f"could not write the results to {output} ({error.strerror or error}); they are printed above"
+            ) from None
         print(f"results written to {output}", file=sys.stderr)
     else:
         print_json(value)
@@ -114,8 +128,6 @@ def _write_result(value: Any, output: str | None) -> None:
 
 def workflow_inputs(args: argparse.Namespace, workflow: Any) -> dict[str, Any]:
     """`--input-file`, `--input`, then `-i name=value`; a value is text for a text input, else JSON."""
-    from zhipu_connector.host.errors import InputValidationError, Problem
-
     pairs, args.pairs = args.pairs, []
     inputs = collect_inputs(args)
     args.pairs = pairs
@@ -154,16 +166,13 @@ def workflow_connections(args: argparse.Namespace, host: Any, workflow: Any) -> 
     Each component gets the environment variables its own definition names, then its entry in
     `--connections FILE`, then the `-c` options meant for it (`-c zhipu.token=...`).
     """
-    from zhipu_connector.host.errors import ConnectorError
-
     from_file: dict[str, Any] = {}
     if args.connections:
         from zhipu_connector.definition.yaml_source import YamlError, read_yaml
-        from zhipu_connector.host.errors import ConnectionValidationError, Problem
 
         try:
-            from_file = read_yaml(Path(args.connections).read_text(encoding="utf-8")).data or {}
-        except (OSError, YamlError) as error:
+            from_file = read_yaml(read_input_text(args.connections, "--connections")).data or {}
+        except YamlError as error:
             raise ConnectionValidationError(
                 [Problem("--connections", f"cannot read {args.connections}: {error}")]
             ) from None
@@ -209,15 +218,11 @@ class TaskPrinter:
             self._print(f"      failed: {_first_line(event.error)}")
 
     def _preview(self, value: Any) -> str:
-        from zhipu_connector.host.secrets import scrub
-
         text = scrub(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
         text = " ".join(text.split())
         return text if len(text) <= self.width else text[: self.width - 1] + "…"
 
     def _print(self, text: str) -> None:
-        from zhipu_connector.host.secrets import scrub
-
         print(scrub(text), file=self.stream, flush=True)
 
 
@@ -251,7 +256,6 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def batch_command(args: argparse.Namespace) -> int:
-    from zhipu_connector.host.host import default_host
     from zhipu_connector.workflow.batch import BatchStop, run_batch
     from zhipu_connector.workflow.progress import make_progress
 

@@ -20,7 +20,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from zhipu_connector.cli import print_json, report_error
+from zhipu_connector.host.environment import environment_values
 from zhipu_connector.host.errors import ConnectorError
+from zhipu_connector.host.files import using_files_root
+from zhipu_connector.host.host import default_host
 from zhipu_connector.workflow.cli import TaskPrinter, show_core_log
 from zhipu_connector.workflow.examples import example_workflows
 from zhipu_connector.workflow.model import Workflow, load_workflow
@@ -53,12 +57,15 @@ def demo_command(args: argparse.Namespace) -> int:
 def run_demo(*, output_dir: str | Path | None = None, only: Sequence[str] = (), stream: IO[str]) -> int:
     """Run the examples; 0 when every workflow succeeded, 1 otherwise."""
     from zhipu_connector.emulator import EmulatorConfig, running_emulator
-    from zhipu_connector.host.files import using_files_root
-    from zhipu_connector.host.host import default_host
 
     paths = _chosen(example_workflows(), only)
     directory = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="zhipu-connector-demo-"))
-    directory.mkdir(parents=True, exist_ok=True)
+    if directory.exists() and not directory.is_dir():
+        raise ConnectorError(f"--output-dir {directory} is a file, not a directory; name a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConnectorError(f"cannot create --output-dir {directory}: {error.strerror or error}") from None
     host = default_host()
     failures = 0
     with running_emulator(EmulatorConfig(api_keys=frozenset({DEMO_KEY}))) as base_url, using_files_root(directory):
@@ -81,7 +88,6 @@ def _chosen(paths: list[Path], only: Sequence[str]) -> list[Path]:
 
 
 def _run_one(host: Any, path: Path, base_url: str, directory: Path, stream: IO[str]) -> bool:
-    from zhipu_connector.cli import print_json, report_error
     from zhipu_connector.workflow.runner import run_workflow
 
     try:
@@ -112,8 +118,6 @@ def _inputs(workflow: Workflow, directory: Path) -> dict[str, Any]:
 
 def _connections(host: Any, workflow: Workflow, base_url: str) -> dict[str, Any]:
     """The emulator's URL and demo key for the Zhipu component; nothing for any other."""
-    from zhipu_connector.host.environment import environment_values
-
     connections: dict[str, Any] = {}
     for task in workflow.tasks:
         task_type = task.task_type
