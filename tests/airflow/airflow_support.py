@@ -18,7 +18,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "airflow"
-TEST_DAGS = Path(__file__).resolve().parent / "dags"
 TEST_PLUGINS = Path(__file__).resolve().parent / "plugins"
 TOKEN = "airflowtest.Zx9SecretHalfOfTheKey"
 WAITER_KEY = "waiterkey-Q7vSecretValue"

@@ -14,7 +14,6 @@ import pytest
 from airflow_support import (
     EXAMPLES,
     SKIP_REASON,
-    TEST_DAGS,
     TOKEN,
     WAITER_KEY,
     output_of,
@@ -115,14 +114,18 @@ def test_a_transient_failure_the_client_gives_up_on_is_retried_by_airflow(airflo
     assert "ServerError" in output_of(run) or "ServerError" in run.stdout + run.stderr
 
 
-def test_a_long_wait_is_deferred_to_the_triggerer(airflow_env):
-    run = airflow_env.dags_test("waiter_deferred", env={"AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS)})
+def test_video_generation_is_deferred_to_the_triggerer_then_saved(airflow_env):
+    run = airflow_env.dags_test("zhipu_video_deferred", {"prompt": "A paper boat on a rainy street"})
     assert run.returncode == 0, output_of(run)
     text = run.stdout + run.stderr
-    assert "Pausing task as DEFERRED" in text and "still working after 1 poll(s)" in text
-    result = airflow_env.xcoms("waiter_deferred")[("wait", -1)]
-    assert result["state"] == "DONE" and result["result"] == "report is done"
-    assert result["region"] == "asia"  # the trigger read the connection's extra field
+    assert "Pausing task as DEFERRED" in text and "zhipu.getTaskResult: still working after 1 poll(s)" in text
+    xcoms = airflow_env.xcoms("zhipu_video_deferred")
+    started, finished, saved = xcoms[("start", -1)], xcoms[("wait_for_video", -1)], xcoms[("save", -1)]
+    assert started["status"] == "PROCESSING" and finished["taskId"] == started["taskId"]
+    assert finished["status"] == "SUCCESS" and finished["videos"][0]["url"].startswith("http://127.0.0.1:")
+    video = Path(saved["path"])
+    assert video.suffix == ".mp4" and video.read_bytes()[4:8] == b"ftyp" and saved["bytes"] == video.stat().st_size
+    assert set(airflow_env.task_states("zhipu_video_deferred").values()) == {("success", 1)}
 
 
 def test_no_task_log_contains_a_secret(airflow_env):

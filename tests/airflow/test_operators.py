@@ -136,3 +136,33 @@ def test_the_params_form_is_asks_input_schema():
         assert ("section" in param.schema) is prop.advanced_option
     assert params["format"].value == "ADVANCED"  # the definition's default
     assert params["model"].value == bound.action.property("model").example_value
+
+
+def test_an_answer_that_reports_a_failure_fails_the_task_when_asked():
+    with DAG("deferred", schedule=None):
+        task = operators.ZhipuGetTaskResultOperator(
+            task_id="wait",
+            taskId="t-1",
+            deferrable=True,
+            poll_while={"status": ["PROCESSING"]},
+            fail_when={"status": ["FAIL"]},
+        )
+    assert (
+        task.execute_complete({}, {"status": "done", "output": {"taskId": "t-1", "status": "SUCCESS"}})["status"]
+        == "SUCCESS"
+    )
+    with pytest.raises(AirflowFailException, match="status = 'FAIL'"):
+        task.execute_complete({}, {"status": "done", "output": {"taskId": "t-1", "status": "FAIL"}})
+
+
+def test_a_failed_poll_is_final_or_retried_as_the_error_says():
+    with DAG("deferred", schedule=None):
+        task = operators.ZhipuGetTaskResultOperator(
+            task_id="wait", taskId="t-1", deferrable=True, poll_while={"status": ["PROCESSING"]}
+        )
+    final = {"status": "failed", "error": "QuotaExceededError", "message": "no balance (code 1113)", "retryable": False}
+    with pytest.raises(AirflowFailException, match="QuotaExceededError"):
+        task.execute_complete({}, final)
+    with pytest.raises(operators.PollFailedError) as caught:
+        task.execute_complete({}, {**final, "error": "ServerError", "retryable": True})
+    assert caught.value.retryable is True

@@ -24,7 +24,7 @@ from zhipu_connector.adapters.airflow import names
 from zhipu_connector.adapters.airflow.connection_form import parse_text
 from zhipu_connector.adapters.airflow.errors import airflow_error
 from zhipu_connector.adapters.airflow.hooks import ConnectorHook, hook_for
-from zhipu_connector.adapters.airflow.triggers import DONE, ActionPollTrigger
+from zhipu_connector.adapters.airflow.triggers import DONE, ActionPollTrigger, field_value, matches
 from zhipu_connector.definition.models import Action, Component, Property
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import ConnectorError, InputValidationError, Problem
@@ -88,6 +88,7 @@ class ActionOperator(BaseOperator):
         poll_while: Mapping[str, Sequence[Any]] | None = None,
         poll_interval: float = 10.0,
         poll_timeout: timedelta | float | None = None,
+        fail_when: Mapping[str, Sequence[Any]] | None = None,
         **kwargs: Any,
     ) -> None:
         given = {name: kwargs.pop(name) for name in self.input_names if name in kwargs}
@@ -104,6 +105,7 @@ class ActionOperator(BaseOperator):
         self.poll_while = {key: list(values) for key, values in (poll_while or {}).items()}
         self.poll_interval = poll_interval
         self.poll_timeout = poll_timeout
+        self.fail_when = {key: list(values) for key, values in (fail_when or {}).items()}
         for name in self.input_names:
             setattr(self, attribute_name(name), given.get(name))
         if not getattr(self, "_BaseOperator__from_mapped", False):
@@ -142,7 +144,18 @@ class ActionOperator(BaseOperator):
             raise airflow_error(error, task=self.task_id) from error
         for warning in action_context.warnings:
             self.log.warning("%s: %s", key, warning)
-        return result
+        return self._checked(result)
+
+    def _checked(self, output: Any) -> Any:
+        """The output, unless `fail_when` says it reports a failure: then a final one."""
+        if self.fail_when and matches(output, self.fail_when):
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(
+                f"{self.task_id}: {self.component_name}.{self.action_name} reported a failure ({_shown(output, self.fail_when)}; "
+                "final: not retried)"
+            )
+        return output
 
     def _defer(self) -> None:
         """Hand the wait to the triggerer: it polls this action until the answer stops saying "working"."""
@@ -165,7 +178,7 @@ class ActionOperator(BaseOperator):
         """Back from the triggerer: the final answer to XCom, or its failure in Airflow's terms."""
         if event.get("status") == DONE:
             self.log.info("%s.%s: done after %s poll(s)", self.component_name, self.action_name, event.get("polls"))
-            return event.get("output")
+            return self._checked(event.get("output"))
         message = f"{self.task_id}: {event.get('error')}: {event.get('message')}"
         if event.get("retryable"):
             raise PollFailedError(message)
@@ -177,6 +190,10 @@ class PollFailedError(ConnectorError):
     """A transient failure while the triggerer polled; raised so that the task's retries apply."""
 
     retryable = True
+
+
+def _shown(output: Any, fields: Mapping[str, Sequence[Any]]) -> str:
+    return ", ".join(f"{path} = {field_value(output, path)!r}" for path in fields)
 
 
 def check_literal_inputs(task_id: str, bound: BoundAction, given: Mapping[str, Any]) -> None:

@@ -27,19 +27,22 @@ DONE = "done"
 FAILED = "failed"
 
 
-def still_working(output: Any, poll_while: Mapping[str, Sequence[Any]]) -> bool:
-    """Whether `output` says the work goes on: some field of `poll_while` holds one of its values.
+def field_value(output: Any, path: str) -> Any:
+    """The value at `path` in an action's output: a key (`status`), or a dotted path into nested objects."""
+    value: Any = output
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
 
-    A field is named by its key in the output object (`task_status`), or by a dotted path into
-    nested objects (`status.state`).
-    """
-    for path, values in poll_while.items():
-        value: Any = output
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, Mapping) else None
-        if value in values:
-            return True
-    return False
+
+def matches(output: Any, fields: Mapping[str, Sequence[Any]]) -> bool:
+    """Whether some field named in `fields` holds one of the values listed for it."""
+    return any(field_value(output, path) in values for path, values in fields.items())
+
+
+def still_working(output: Any, poll_while: Mapping[str, Sequence[Any]]) -> bool:
+    """Whether `output` says the work goes on: some field of `poll_while` holds one of its values."""
+    return matches(output, poll_while)
 
 
 class ActionPollTrigger(BaseTrigger):
