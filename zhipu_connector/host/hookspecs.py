@@ -46,3 +46,17 @@ def start_emulators(stack: ExitStack) -> Mapping[str, Mapping[str, Any]] | None:
     connection values that reach it, keyed by the name of each of *your* components:
     `{"zhipu": {"baseUrl": url, "token": key}}`. Each component gets only its own entry.
     """
+
+
+@hookspec
+def register_bulk_runners(register: Callable[..., None]) -> None:
+    """Offer another way to run a batch's rows: `zhipu-connector batch ACTION --via NAME`.
+
+    Call `register(name, component, actions, target, summary)`: `actions` are the action keys
+    of *your* `component` the runner takes, `target` the `"module:function"` of the runner
+    (imported only when `--via NAME` is chosen), `summary` one line for `--help`. The runner is
+    called as `function(host, component, action, rows_path, out_path, *, run)` with a
+    `zhipu_connector.workflow.bulk.BulkRun` (connection, progress, stop event, paths of its
+    state file and work directory, `retry_errors`, `cancel`, `report`), and returns a
+    `BatchSummary`. It writes the same result lines as a real-time batch, every row once.
+    """

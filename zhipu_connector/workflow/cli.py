@@ -251,12 +251,26 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"rows in flight at once; auto finds the account's limit (default {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument("--retry-errors", action="store_true", help="run again the rows whose result is an error")
+    parser.add_argument(
+        "--via",
+        metavar="NAME",
+        help="run the rows through a provider's batch service instead of one call each (Zhipu: batch-api)",
+    )
+    parser.add_argument("--cancel", action="store_true", help="with --via: cancel the run in progress on --out")
+    parser.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="with --via: seconds between two looks at the running batches (default 30)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     add_connection_arguments(parser)
 
 
 def batch_command(args: argparse.Namespace) -> int:
-    from zhipu_connector.workflow.batch import BatchStop, run_batch
+    from zhipu_connector.workflow.batch import BatchError, BatchStop, run_batch
+    from zhipu_connector.workflow.bulk import refuse_if_bulk_pending
     from zhipu_connector.workflow.progress import make_progress
 
     configure_logging()
@@ -267,6 +281,11 @@ def batch_command(args: argparse.Namespace) -> int:
         host.connection(component, connection_values(args, bound.component)) if bound.connections.required else None
     )
     progress = None if args.no_progress else make_progress(sys.stderr)
+    if args.via:
+        return _bulk_command(args, host, component, action, connection, progress)
+    if args.cancel:
+        raise BatchError("--cancel cancels a run through a batch service: give its --via NAME too")
+    refuse_if_bulk_pending(args.out)
 
     async def main() -> Any:
         stop = BatchStop()
@@ -293,5 +312,46 @@ def batch_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         number = stop.signal_number or signal.SIGINT
+        return EXIT_INTERRUPTED if number == signal.SIGINT else 128 + int(number)
+    return EXIT_FAILED if summary.failed else 0
+
+
+def _bulk_command(
+    args: argparse.Namespace, host: Any, component: str, action: str, connection: Any, progress: Any
+) -> int:
+    """`batch --via NAME`: the rows through a plugin's bulk runner; Ctrl-C and SIGTERM stop the waiting."""
+    import threading
+
+    from zhipu_connector.workflow.bulk import run_bulk
+
+    stop = threading.Event()
+    caught: list[int] = []
+
+    def on_signal(number: int, frame: Any) -> None:
+        caught.append(number)
+        stop.set()
+
+    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        summary = run_bulk(
+            host,
+            args.via,
+            component,
+            action,
+            args.rows,
+            args.out,
+            connection=connection,
+            progress=progress,
+            retry_errors=args.retry_errors,
+            cancel=args.cancel,
+            stop=stop,
+            options={"poll_seconds": args.poll_seconds},
+        )
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    print(summary.describe(args.out), file=sys.stderr)
+    if summary.interrupted:
+        number = caught[0] if caught else signal.SIGINT
         return EXIT_INTERRUPTED if number == signal.SIGINT else 128 + int(number)
     return EXIT_FAILED if summary.failed else 0

@@ -101,12 +101,47 @@ MODELS = Route(
     request_id_in_body=False,
 )
 
+# Files and the Batch API (mainland only). A list page may be empty, so its check is its
+# `"object": "list"`; a file's content is bytes, not JSON (its shape is never read).
+FILES = Route("files", "POST", "/files", AnswerShape("file", "id", str), request_id_in_body=False)
+FILE_LIST = Route("file_list", "GET", "/files", AnswerShape("file list", "object", str), request_id_in_body=False)
+FILE_CONTENT = Route(
+    "file_content", "GET", "/files/{id}/content", AnswerShape("file content", "id", str), request_id_in_body=False
+)
+FILE_DELETE = Route(
+    "file_delete", "DELETE", "/files/{id}", AnswerShape("file deletion", "deleted", bool), request_id_in_body=False
+)
+BATCHES = Route("batches", "POST", "/batches", AnswerShape("batch", "id", str), request_id_in_body=False)
+BATCH_LIST = Route("batch_list", "GET", "/batches", AnswerShape("batch list", "object", str), request_id_in_body=False)
+BATCH = Route("batch", "GET", "/batches/{id}", AnswerShape("batch", "id", str), request_id_in_body=False)
+BATCH_CANCEL = Route(
+    "batch_cancel", "POST", "/batches/{id}/cancel", AnswerShape("batch", "id", str), request_id_in_body=False
+)
+
 #: Every route, by name.
 ROUTES: dict[str, Route] = {
-    route.name: route for route in (CHAT, IMAGES, EMBEDDINGS, VIDEOS, ASYNC_IMAGES, ASYNC_RESULT, MODELS)
+    route.name: route
+    for route in (
+        CHAT,
+        IMAGES,
+        EMBEDDINGS,
+        VIDEOS,
+        ASYNC_IMAGES,
+        ASYNC_RESULT,
+        MODELS,
+        FILES,
+        FILE_LIST,
+        FILE_CONTENT,
+        FILE_DELETE,
+        BATCHES,
+        BATCH_LIST,
+        BATCH,
+        BATCH_CANCEL,
+    )
 }
 
 
 def endpoint_paths() -> tuple[str, ...]:
     """The fixed paths (no parameters), longest first: what a pasted endpoint URL may end in."""
-    return tuple(sorted((route.path for route in ROUTES.values() if not route.templated), key=len, reverse=True))
+    paths = {route.path for route in ROUTES.values() if not route.templated}
+    return tuple(sorted(paths, key=lambda path: (-len(path), path)))
