@@ -151,7 +151,7 @@ def test_a_stored_definition_reads_back_as_the_checked_one(cache_folder, monkeyp
 def test_transient_secrets_are_masked_but_bounded():
     from zhipu_connector.host import secrets
 
-    tokens = [f"eyJhbGciOiJIUzI1NiJ9.transient-{i:04d}" for i in range(secrets._MAX_TRANSIENT + 10)]
+    tokens = [f"k{i:04d}id.transient-secret-{i:04d}" for i in range(secrets._MAX_TRANSIENT + 10)]
     for token in tokens:
         secrets.register_secret(token, transient=True)
     assert secrets.scrub(tokens[-1]) == secrets.MASK

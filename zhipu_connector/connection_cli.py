@@ -11,7 +11,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from zhipu_connector.cli import EXIT_FAILED, add_connection_arguments, connection_values, print_json
+from zhipu_connector.cli import EXIT_FAILED, add_connection_arguments, configure_logging, connection_values, print_json
+from zhipu_connector.errors import UnknownActionError
+from zhipu_connector.host.host import default_host
 
 if TYPE_CHECKING:
     from zhipu_connector.host.host import Host
@@ -36,9 +38,6 @@ def connection_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def connection_command(args: argparse.Namespace) -> int:
-    from zhipu_connector.cli import configure_logging
-    from zhipu_connector.host.host import default_host
-
     configure_logging()
     host = default_host()
     component = host.component(_component_name(host, args.component))
@@ -54,8 +53,6 @@ def connection_command(args: argparse.Namespace) -> int:
 
 
 def _component_name(host: Host, given: str | None) -> str:
-    from zhipu_connector.errors import UnknownActionError
-
     testable = sorted(c.name for c in host.components if host.has_connection_test(c.name))
     if given is not None:
         if given not in testable:

@@ -7,6 +7,7 @@ An installed package finds the copies; an editable checkout finds the originals.
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,4 @@ def data_path(relative: str) -> Path:
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """One of the JSON Schemas under `schemas/`, parsed once per process."""
-    import json
-
     return json.loads(data_path(f"schemas/{name}").read_text(encoding="utf-8"))

@@ -20,6 +20,10 @@ NOT_AT_START = [
     "zhipu_connector.workflow",
     "zhipu_connector.zhipu.client",
     "zhipu_connector.definition.conditions",
+    "zhipu_connector.definition.rules",
+    "zhipu_connector.definition.json_schema",
+    "fastjsonschema",
+    "importlib.metadata",
 ]
 PROBE = (
     "import sys, json; from zhipu_connector.host.host import default_host; default_host();"

@@ -15,6 +15,7 @@ from zhipu_connector.cache import EntryError, cached, json_data
 from zhipu_connector.definition.locations import location as _location
 from zhipu_connector.definition.models import Component
 from zhipu_connector.definition.rebuild import dump_model, rebuild
+from zhipu_connector.definition.schema_errors import describe, validator_class
 from zhipu_connector.definition.sources import MAX_BYTES, SourceError, read_source
 from zhipu_connector.errors import DefinitionError, Problem
 from zhipu_connector.resources import data_path, load_schema
@@ -92,8 +93,6 @@ def _parse(text: str | bytes, subject: str) -> Component:
 
 @lru_cache(maxsize=1)
 def _validator() -> Any:
-    from zhipu_connector.definition.schema_errors import validator_class
-
     cls = validator_class()
     return cls(load_schema(SCHEMA_NAME), format_checker=cls.FORMAT_CHECKER)
 
@@ -107,8 +106,6 @@ def schema_problems(document: YamlDocument) -> list[Problem]:
 
 def _describe(error: Any, root: Any) -> Problem | None:
     """A jsonschema error as a `Problem`: the format's own cases here, the rest by `describe`."""
-    from zhipu_connector.definition.schema_errors import describe
-
     path = [str(part) for part in error.absolute_path]
     location = _location(error.absolute_path)
     parent = _parent_of(root, list(error.absolute_path))

@@ -18,11 +18,13 @@ from zhipu_connector.cli import (
     EXIT_USAGE,
     add_connection_arguments,
     add_definition_argument,
+    configure_logging,
     connections_by_component,
     definition_action,
     load_definition,
     print_json,
 )
+from zhipu_connector.host.host import default_host
 
 DEFAULT_PORT = 8700
 
@@ -92,10 +94,8 @@ def serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from zhipu_connector.cli import configure_logging
     from zhipu_connector.forms.server import FormServer, loopback_hosts
     from zhipu_connector.forms.serving import ServeError, base_url, is_loopback, listen, serve_forever
-    from zhipu_connector.host.host import default_host
 
     if not is_loopback(args.host) and not args.allow_remote:
         raise ServeError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -9,9 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from zhipu_connector.definition.models import Component
 from zhipu_connector.errors import ConnectionValidationError, ConnectorError, PluginError, UnknownActionError
+from zhipu_connector.host import connection_test as tests
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.dispatch import arun_bound, run_bound
+from zhipu_connector.host.environment import environment_values
+from zhipu_connector.host.plugins import DEFAULT_PLUGINS, make_plugin_manager
 from zhipu_connector.host.registry import ActionHandler, BoundAction, Handler, Registry
 
 if TYPE_CHECKING:
@@ -28,8 +32,6 @@ class Host:
         entry_points: bool = True,
         extra_plugins: Iterable[object] = (),
     ) -> None:
-        from zhipu_connector.host.plugins import DEFAULT_PLUGINS, make_plugin_manager
-
         self.plugins = make_plugin_manager(
             DEFAULT_PLUGINS if default_plugins is None else default_plugins, entry_points=entry_points
         )
@@ -72,10 +74,6 @@ class Host:
         Only the variables its own definition names are read, so one component's key never
         fills another's connection.
         """
-        import os
-
-        from zhipu_connector.host.environment import environment_values
-
         return environment_values(self.component(component), os.environ if environ is None else environ, authorization)
 
     def components_of(self, plugin: str) -> frozenset[str]:
@@ -116,8 +114,6 @@ class Host:
         an unreachable server — whatever the component's check reports). Raises
         `UnknownActionError` for an unknown component or one that declares no connection test.
         """
-        from zhipu_connector.host import connection_test as tests
-
         check, timeout = self._connection_test(component)
         try:
             connection = self._test_connection_values(component, values, authorization)
@@ -133,8 +129,6 @@ class Host:
         self, component: str, values: Connection | Mapping[str, Any] | None, authorization: str | None = None
     ) -> ConnectionTestResult:
         """`test_connection` for async callers (the form server)."""
-        from zhipu_connector.host import connection_test as tests
-
         check, timeout = self._connection_test(component)
         try:
             connection = self._test_connection_values(component, values, authorization)

@@ -7,11 +7,13 @@ hidden. A component whose actions and handlers do not match one to one is refuse
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from zhipu_connector.definition.loader import load_component
 from zhipu_connector.definition.models import Action, Component, Property
 from zhipu_connector.host.connection import ConnectionFactory
 from zhipu_connector.host.errors import PluginError, UnknownActionError
@@ -62,8 +64,6 @@ def _deferred(target: str, *, asynchronous: bool) -> Handler:
 
     def resolve() -> Handler:
         if not resolved:
-            import importlib
-
             try:
                 resolved.append(getattr(importlib.import_module(module_name), function_name))
             except (ImportError, AttributeError) as error:
@@ -161,8 +161,6 @@ class Registry:
         self, definition: str | Path | Component, handlers: Mapping[str, ActionHandler | Handler]
     ) -> Component:
         """Add a component; the `register` callback handed to plugins."""
-        from zhipu_connector.definition.loader import load_component
-
         component = definition if isinstance(definition, Component) else load_component(definition)
         if component.name in self._components:
             raise PluginError(f"component {component.name!r} is registered twice")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 import threading
+from json import dumps
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 MASK = "********"
 _MIN_SCRUB_LENGTH = 6  # shorter values would mask ordinary words
@@ -57,8 +59,6 @@ def register_secret(value: str, *, transient: bool = False) -> None:
 
 def _spellings(value: str) -> list[str]:
     """`value` as written, URL-encoded (both ways) and JSON-escaped, without repeats."""
-    from json import dumps
-    from urllib.parse import quote, quote_plus
 
     forms = [
         value,

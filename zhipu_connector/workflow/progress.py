@@ -6,6 +6,8 @@ import sys
 import time
 from typing import IO, Any
 
+from tqdm import tqdm
+
 from zhipu_connector.workflow.batch import BatchProgress, BatchSummary
 
 
@@ -18,8 +20,6 @@ class BarProgress:
         self._bar: Any = None
 
     def start(self, total: int | None, already_done: int) -> None:
-        from tqdm import tqdm
-
         self._bar = tqdm(
             total=total, initial=already_done, unit="row", file=self.stream, dynamic_ncols=True, desc="batch"
         )
