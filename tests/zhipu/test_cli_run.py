@@ -175,3 +175,26 @@ def test_a_tool_message_without_its_id_is_refused_before_sending(capsys, base_ur
     assert err.startswith(
         "error: zhipu.ask: invalid inputs (1 problem)\n  - messages[1].toolCallId: Tool call ID is required"
     )
+
+
+def test_run_timeout_bounds_the_whole_call_against_a_dripping_server(capsys):
+    import time
+
+    from test_client_bounds import dripping, loopback
+
+    with loopback(dripping) as url:
+        started = time.monotonic()
+        status, out, err = run(
+            capsys, "run", "ask", "--base-url", url, "--token", KEY, "--timeout", "0.5", "--input", HELLO
+        )
+        elapsed = time.monotonic() - started
+    assert status != 0 and out == ""
+    assert "ran past its deadline (0.5 s per attempt, 0.5 s per call" in err and KEY not in err
+    assert elapsed < 1.5
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "nan", "inf", "soon"])
+def test_run_refuses_a_timeout_that_cannot_work(capsys, value):
+    with pytest.raises(SystemExit):
+        cli.main(["run", "ask", "--token", KEY, "--timeout", value, "--input", HELLO])
+    assert "--timeout: must be a positive number of seconds" in capsys.readouterr().err
