@@ -60,3 +60,12 @@ def test_an_invalid_extra_field_is_refused_naming_it(zhipu_connection):
 def test_a_connection_made_by_older_tools_with_prefixed_extras_is_read(zhipu_connection):
     zhipu_connection(extra__zhipu__baseUrl="https://api.z.ai/api/paas/v4")
     assert hooks.ZhipuHook().get_conn()["baseUrl"] == "https://api.z.ai/api/paas/v4"
+
+
+def test_a_second_secret_in_an_extra_field_is_masked_too(zhipu_connection, monkeypatch):
+    masked: list[object] = []
+    monkeypatch.setattr(hooks, "mask_secret", lambda value, name=None: masked.append(value))
+    limiter = "redis://:RedisPassw0rdHere@127.0.0.1:6379/0"
+    zhipu_connection(limiter=limiter)
+    values, _ = hooks.ZhipuHook().connection_values(hooks.ZhipuHook.get_connection("zhipu_default"))
+    assert isinstance(values["limiter"], str) and limiter in masked and TOKEN in masked

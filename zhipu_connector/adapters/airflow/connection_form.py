@@ -55,6 +55,11 @@ def field_properties(component: Component) -> dict[str, Property]:
     return fields
 
 
+def secret_fields(component: Component) -> tuple[str, ...]:
+    """The `conn-fields` that hold a secret (beyond the password field's): masked like it."""
+    return tuple(name for name, prop in field_properties(component).items() if prop.secret)
+
+
 def _property_schema(component: Component, prop: Property) -> dict[str, Any]:
     """The derived JSON Schema of a connection property, as dispatch checks it."""
     for auth in authorizations(component):

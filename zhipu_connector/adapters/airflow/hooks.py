@@ -70,7 +70,13 @@ class ConnectorHook(BaseHook):
         password = airflow_connection.password or None
         if password:
             _mask(password)
-        return connection_form.connection_values(self.component, password=password, extra=_extra_of(airflow_connection))
+        values, authorization = connection_form.connection_values(
+            self.component, password=password, extra=_extra_of(airflow_connection)
+        )
+        for name in connection_form.secret_fields(self.component):  # a second secret, kept in extra
+            if isinstance(values.get(name), str) and values[name]:
+                _mask(values[name])
+        return values, authorization
 
     def _build(self, airflow_connection: Any) -> Connection | None:
         values, authorization = self.connection_values(airflow_connection)
