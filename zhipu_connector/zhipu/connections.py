@@ -31,6 +31,7 @@ import httpx
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.secrets import Secret
 from zhipu_connector.zhipu.client import AsyncZhipuClient, ZhipuClient
+from zhipu_connector.zhipu.limiting import with_limiter
 
 MAX_CLIENTS = 32
 
@@ -329,7 +330,7 @@ def _client_arguments(key: Connection, settings: _Settings, kind: ClientKind) ->
         transport = settings.transport_factory(kind)
         if transport is not None:
             arguments["transport"] = transport
-    return arguments
+    return with_limiter(key, kind, arguments)  # the connection's limit on requests in flight
 
 
 # --- in-process transports ------------------------------------------------------------------
