@@ -149,8 +149,6 @@ class ActionOperator(BaseOperator):
     def _checked(self, output: Any) -> Any:
         """The output, unless `fail_when` says it reports a failure: then a final one."""
         if self.fail_when and matches(output, self.fail_when):
-            from airflow.sdk.exceptions import AirflowFailException
-
             raise AirflowFailException(
                 f"{self.task_id}: {self.component_name}.{self.action_name} reported a failure ({_shown(output, self.fail_when)}; "
                 "final: not retried)"

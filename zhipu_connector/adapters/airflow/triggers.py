@@ -19,6 +19,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from zhipu_connector.adapters.airflow import names
 from zhipu_connector.adapters.airflow.errors import is_transient
+from zhipu_connector.adapters.airflow.hooks import hook_for
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import ConnectorError
 from zhipu_connector.host.secrets import scrub
@@ -85,8 +86,6 @@ class ActionPollTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from zhipu_connector.adapters.airflow.hooks import hook_for
-
         hook = hook_for(self.component)(conn_id=self.conn_id)
         polls = 0
         while True:
