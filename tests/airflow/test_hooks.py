@@ -69,3 +69,13 @@ def test_a_second_secret_in_an_extra_field_is_masked_too(zhipu_connection, monke
     zhipu_connection(limiter=limiter)
     values, _ = hooks.ZhipuHook().connection_values(hooks.ZhipuHook.get_connection("zhipu_default"))
     assert isinstance(values["limiter"], str) and limiter in masked and TOKEN in masked
+
+
+def test_a_connection_uri_works_as_the_docs_write_it(monkeypatch):
+    from urllib.parse import quote
+
+    uri = f"zhipu://:{quote(TOKEN, safe='')}@/?baseUrl={quote('https://api.z.ai/api/paas/v4', safe='')}&authentication=JWT"
+    monkeypatch.setenv("AIRFLOW_CONN_ZHIPU_DEFAULT", uri)
+    connection = hooks.ZhipuHook().get_conn()
+    assert connection["token"].reveal() == TOKEN
+    assert (connection["baseUrl"], connection["authentication"]) == ("https://api.z.ai/api/paas/v4", "JWT")
