@@ -50,6 +50,7 @@ _BUILDERS = (
     "host/plugins.py",
 )
 _stamp: str | None = None
+_distributions: str | None = None
 
 try:  # CPython's own BLAKE2: `hashlib` would load OpenSSL first, ~2 ms of every start
     from _blake2 import blake2b as _blake2b
@@ -120,8 +121,16 @@ def environment_stamp() -> str:
 def distributions_stamp() -> str:
     """The installed distributions: the name and time of each metadata folder on `sys.path`.
 
-    Installing, upgrading, reinstalling or removing a distribution changes it.
+    Installing, upgrading, reinstalling or removing a distribution changes it. Read once per
+    process: a process does not see distributions installed after it started anyway.
     """
+    global _distributions
+    if _distributions is None:
+        _distributions = _scan_distributions()
+    return _distributions
+
+
+def _scan_distributions() -> str:
     stamps = []
     for entry in sys.path:
         try:
