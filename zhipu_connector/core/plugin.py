@@ -13,6 +13,7 @@ HANDLERS = {
     "logger": "zhipu_connector.core.logger:log_message",
     "textTemplate": "zhipu_connector.core.template:text_template",
     "download": "zhipu_connector.core.download:download",
+    "rankBySimilarity": "zhipu_connector.core.similarity:rank_by_similarity",
 }
 
 
