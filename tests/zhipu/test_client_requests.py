@@ -357,8 +357,22 @@ def test_repr_shows_base_url_and_auth_mode_only() -> None:
     assert repr(ZhipuClient(KEY, "international", auth="JWT")) == (
         f"ZhipuClient(base_url='{INTERNATIONAL}', auth='jwt')"
     )
-    with_password = ZhipuClient(KEY, "https://user:hunter2pass@proxy.example.test/v4")
-    assert "hunter2pass" not in repr(with_password) and "user:***@proxy.example.test" in repr(with_password)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "rule"),
+    [
+        # httpx would turn the userinfo into Basic auth over the token's header: never what is meant
+        ("https://user:hunter2pass@proxy.example.test/v4", "must not contain user:password@"),
+        # a key pasted where the port goes: urlsplit reads it as a port, httpx would crash on it
+        ("https://id:hunter2pass", "port that is not a number"),
+        ("https://id:hunter2pass/api/paas/v4", "port that is not a number"),
+    ],
+)
+def test_credentials_in_a_base_url_are_refused_without_being_quoted(base_url: str, rule: str) -> None:
+    with pytest.raises(ClientConfigError, match=rule) as caught:
+        ZhipuClient(KEY, base_url)
+    assert "hunter2pass" not in str(caught.value)
 
 
 def test_a_closed_client_sends_nothing() -> None:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from zhipu_connector.host.secrets import without_userinfo
 from zhipu_connector.zhipu.errors import ClientConfigError
 from zhipu_connector.zhipu.routes import endpoint_paths
 
@@ -52,6 +53,18 @@ def resolve_base_url(base_url: str | None) -> str:
             "base_url must be 'mainland', 'international' or an http(s) URL such as "
             f"{MAINLAND_BASE_URL!r}; got {_shown(text)!r}"
         )
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError:
+        raise ClientConfigError(
+            "base_url has a port that is not a number (was a key or password pasted into it?); "
+            "the URL is not shown, in case it holds one"
+        ) from None
+    if "@" in parts.netloc:
+        raise ClientConfigError(
+            "base_url must not contain user:password@ (the API authenticates with the token, and the "
+            f"credentials would be sent to the server); got {_shown(text)!r}"
+        )
     if parts.query or parts.fragment:
         raise ClientConfigError(f"base_url must not have a query string or fragment; got {_shown(text)!r}")
     url = text.rstrip("/")
@@ -75,7 +88,8 @@ def display_url(url: str) -> str:
 
 
 def _shown(text: str) -> str:
-    return display_url(text) if "://" in text else text
+    """`text` for a message: a URL without any `user:password@`."""
+    return without_userinfo(text)
 
 
 @dataclass(frozen=True, slots=True)
