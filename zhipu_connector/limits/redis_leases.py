@@ -299,7 +299,7 @@ class RedisLeaseLimiter:
             if self._apubsub is None:
                 self._apubsub = self._aclient.pubsub()
                 await self._apubsub.subscribe(self.channel)
-            while await self._apubsub.get_message(ignore_subscribe_messages=True, timeout=None) is not None:
+            while await self._apubsub.get_message(ignore_subscribe_messages=True, timeout=0) is not None:
                 pass
         except Exception as error:
             raise self._unavailable(error) from None
