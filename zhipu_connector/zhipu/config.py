@@ -138,8 +138,8 @@ def resolve_timeouts(timeout: Timeouts | httpx.Timeout | float | None) -> Timeou
 DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024
 #: How much of an error answer is read: enough for any error object and a quote of anything else.
 ERROR_BODY_BYTES = 64 * 1024
-DEFAULT_ATTEMPT_SECONDS = 600.0
-DEFAULT_CALL_SECONDS = 900.0
+DEFAULT_ATTEMPT_SECONDS = 1200.0
+DEFAULT_CALL_SECONDS = 1800.0
 DEFAULT_STREAM_IDLE_SECONDS = 300.0
 
 
