@@ -51,7 +51,10 @@ def test_the_page_layout_matches_the_platform(zhipu_component):
         "Type: OBJECT",
     ):
         assert heading in page
-    assert "| Messages | [{STRING\\(content), STRING\\(role), STRING\\(toolCallId)}] | ARRAY_BUILDER  |" in page
+    assert (
+        "| Messages | [{STRING\\(content), STRING\\(role), [{STRING\\(type), STRING\\(text), STRING\\(url)}]\\(parts), STRING\\(toolCallId),"
+        in page
+    )
 
 
 BYTECHEF = ROOT.parent / "shared" / "reference" / "bytechef-zhipu_v1.json"
@@ -166,3 +169,38 @@ def test_definition_text_reaches_the_page_as_text_not_html():
     assert 'description: "Says \\"&lt;script&gt;' in page  # the front matter stays valid YAML
     assert "Run `<script>` \\| pipe" in page  # a code span is shown literally by Markdown itself
     assert "| Field &lt;img src=x onerror=alert(1)&gt; | STRING | TEXT  |  a \\| b  |" in page
+
+
+def test_definition_text_reaches_the_form_page_as_text_not_html():
+    """The form page escapes the same hostile text the reference page does."""
+    import json
+
+    from zhipu_connector.definition.loader import parse_component
+    from zhipu_connector.forms.html import page
+
+    document = {
+        "name": "hostile",
+        "title": "Hostile <b>title</b>",
+        "description": "<script>alert(1)</script>",
+        "version": 1,
+        "actions": {
+            "act": {
+                "title": "Act <img src=x onerror=alert(1)>",
+                "description": "</p><script>alert(2)</script>",
+                "properties": {
+                    "field": {
+                        "label": '"><script>alert(3)</script>',
+                        "description": "<iframe src=javascript:alert(4)>",
+                        "placeholder": '" autofocus onfocus="alert(5)',
+                        "type": "STRING",
+                        "controlType": "TEXT",
+                    }
+                },
+                "output": {"type": "STRING", "controlType": "TEXT"},
+            }
+        },
+    }
+    html = page([parse_component(json.dumps(document))], api="/api")
+    for hostile in ("<script>alert", "<img src=x", "<iframe", "<b>title", 'onfocus="alert'):
+        assert hostile not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
