@@ -93,6 +93,9 @@ def test_the_examples_include_ask_create_image_download_and_logger():
         "core/v1/download",
         "core/v1/logger",
         "core/v1/textTemplate",
+        "core/v1/rankBySimilarity",
+        "zhipu/v1/createEmbeddings",
+        "zhipu/v1/generateVideo",
     } <= types
 
 
@@ -115,13 +118,25 @@ def test_the_demo_runs_every_example_against_the_emulator(tmp_path, capsys, monk
     assert f"{len(example_workflows())} of {len(example_workflows())} workflow(s) succeeded" in out
     images = list(tmp_path.glob("*.png"))
     assert len(images) == 1 and images[0].read_bytes().startswith(PNG_SIGNATURE)
+    videos = list(tmp_path.glob("*.mp4"))
+    assert len(videos) == 1 and videos[0].read_bytes()[4:8] == b"ftyp"
     blocks = [json.JSONDecoder().raw_decode(block)[0] for block in out.split("workflow outputs:\n")[1:]]
-    assert [sorted(block) for block in blocks] == [["imagePath", "prompt"], ["report"]]
+    assert [sorted(block) for block in blocks] == [
+        ["imagePath", "prompt"],
+        ["ranking"],
+        ["report"],
+        ["coverUrl", "prompt", "videoPath"],
+    ]
     assert blocks[0]["imagePath"] == str(images[0].resolve())
+    assert blocks[1]["ranking"][0]["label"] == "Our refund policy covers parcels damaged in transit."
+    assert blocks[3]["videoPath"] == str(videos[0].resolve())
 
 
 def test_the_demo_can_run_one_example_and_names_the_known_ones(tmp_path, capsys):
     assert main(["demo", "--output-dir", str(tmp_path), "--workflow", "report-haiku"]) == 0
     assert "1 of 1 workflow(s) succeeded" in capsys.readouterr().out
     assert main(["demo", "--workflow", "nope"]) == 1
-    assert "no example workflow named nope (examples: image-from-topic, report-haiku)" in capsys.readouterr().err
+    assert (
+        "no example workflow named nope (examples: image-from-topic, rank-texts, report-haiku, video-from-prompt)"
+        in capsys.readouterr().err
+    )

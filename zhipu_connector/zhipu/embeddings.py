@@ -52,7 +52,7 @@ def texts_of(inputs: Mapping[str, Any]) -> list[str]:
             ]
     if problems:
         raise InputValidationError(problems, subject=ACTION)
-    return [text] if text is not None else list(texts)
+    return [text] if text is not None else list(texts or ())
 
 
 def embeddings_body(inputs: Mapping[str, Any], request_id: str, stream: bool = False) -> dict[str, Any]:
