@@ -101,12 +101,13 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def running_emulator_process() -> Iterator[Emulator]:
-    """Start `python -m zhipu_connector.emulator --port 0` on the server core; stop it on exit.
+def running_emulator_process(*options: str) -> Iterator[Emulator]:
+    """Start `python -m zhipu_connector.emulator --port 0 [options]` on the server core; stop it on exit.
 
     `ZHIPUAI_API_KEY` is removed from its environment, so it accepts the benchmark's key. The
     emulator's defaults must neither limit requests in flight nor inject faults: a client that
-    retried a 429 would otherwise look slow for the server's sake.
+    retried a 429 would otherwise look slow for the server's sake. A benchmark that wants a cap
+    or a latency asks for it in `options` (`--max-concurrent-requests 8`).
     """
     from zhipu_connector.emulator import EmulatorConfig
 
@@ -121,7 +122,7 @@ def running_emulator_process() -> Iterator[Emulator]:
             os.sched_setaffinity(0, {server_core})
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "zhipu_connector.emulator", "--port", "0"],
+        [sys.executable, "-m", "zhipu_connector.emulator", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
