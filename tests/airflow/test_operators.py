@@ -45,7 +45,8 @@ def test_every_input_is_a_template_field():
         action = default_host().action(cls.component_name, cls.action_name).action
         expected = [operators.attribute_name(p.name) for p in action.properties if not p.hidden]
         assert list(cls.template_fields) == expected, cls.__name__
-    assert "output_value" in operators.ZhipuAskOperator.template_fields  # BaseOperator owns `output`
+    assert operators.attribute_name("output") == "output_value"  # BaseOperator owns `output` (an XComArg)
+    assert operators.attribute_name("model") == "model"
 
 
 def test_a_literal_input_the_definition_refuses_fails_when_the_dag_is_parsed_naming_task_and_field():
