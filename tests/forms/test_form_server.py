@@ -94,7 +94,7 @@ def test_a_valid_form_runs_and_returns_output_and_media(app, memo_calls):
     assert response.status_code == 200
     data = response.json()
     assert data["output"]["text"] == "Weekly\nNews"
-    assert data["media"] == [{"path": "pictures.0.url", "url": "http://127.0.0.1:9/pictures/1.png"}]
+    assert data["media"] == [{"path": "pictures[0].url", "url": "http://127.0.0.1:9/pictures/1.png"}]
     assert data["warnings"] == []
     assert memo_calls[-1]["inputs"] == {**VALID, "format": "ADVANCED", "urgency": 0.5}
     assert memo_calls[-1]["connection"]["endpoint"] == "http://127.0.0.1:9"

@@ -96,7 +96,7 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     ">": _ordering(operator.gt),
     ">=": _ordering(operator.ge),
 }
-_FALSY = [None, False, 0, "", [], {}]
+_FALSY: list[Any] = [None, False, 0, "", [], {}]
 
 
 # ---------------------------------------------------------------- the tree
@@ -200,7 +200,7 @@ class Path(Expression):
         return _atom_schema(self, self, {"not": {"enum": _FALSY}}, defaults)
 
     def __str__(self) -> str:
-        text = self.steps[0]
+        text = str(self.steps[0])
         for step in self.steps[1:]:
             text += f".{step}" if isinstance(step, str) else f"[{'index' if step is ITEM_INDEX else step}]"
         return str(text)
@@ -218,8 +218,8 @@ def _atom_schema(
     """
     if not all(isinstance(step, str) for step in path.steps):
         return None
-    first = path.steps[0]
-    without_first = {first: defaults[first]} if first in defaults else {}
+    first = str(path.steps[0])
+    without_first: dict[str, Any] = {first: defaults[first]} if first in defaults else {}
     required_first = not _truthy(atom.evaluate(without_first, None))
     required_inner = not _truthy(atom.evaluate({}, None))
     schema = leaf

@@ -9,21 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from zhipu_connector.definition.locations import location
 from zhipu_connector.definition.models import Property
 
 SAFE_SCHEMES = ("http://", "https://")
 
 
-def media_links(prop: Property, value: Any, path: tuple[str, ...] = ()) -> list[dict[str, str]]:
-    """`[{"path": "data.0.url", "url": ...}]` for every http(s) URL the output declares, in order."""
+def media_links(prop: Property, value: Any, path: tuple[str | int, ...] = ()) -> list[dict[str, str]]:
+    """`[{"path": "data[0].url", "url": ...}]` for every http(s) URL the output declares, in order."""
     if prop.control == "URL":
         if isinstance(value, str) and value.lower().startswith(SAFE_SCHEMES):
-            return [{"path": ".".join(path), "url": value}]
+            return [{"path": location(path), "url": value}]
         return []
     links: list[dict[str, str]] = []
     if prop.type == "ARRAY" and prop.items is not None and isinstance(value, list):
         for position, item in enumerate(value):
-            links += media_links(prop.items, item, (*path, str(position)))
+            links += media_links(prop.items, item, (*path, position))
     elif prop.type == "OBJECT" and isinstance(value, dict):
         for child in prop.properties:
             if child.name in value:

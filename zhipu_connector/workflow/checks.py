@@ -150,7 +150,7 @@ class _Analysis:
             seen_inputs.add(item.name)
         seen_tasks: set[str] = set()
         for task in self.workflow.tasks:
-            where = ["tasks", task.index, "name"]
+            where: list[Step] = ["tasks", task.index, "name"]
             if task.name in seen_tasks:
                 self.report(where, f"task name {task.name!r} is used twice; references need unique names")
             elif task.name in self.inputs:
