@@ -95,9 +95,16 @@ def _action(action: Action) -> str:
     page = f"### {text(action.title)}\n{text(action.description)}\n\n"
     if action.properties:
         page += f"#### Properties\n\n{_TABLE_HEAD}{_rows(action.properties)}"
-    page += f"\n\n### Output\n\n\n\nType: {action.output.type}\n"
-    if action.output.type == "OBJECT" and action.output.properties:
-        rows = "".join(f"| {type_notation(p)} | {p.control}  |\n" for p in action.output.properties)
+    page += "\n\n" + _output("Output", action.output)
+    for case in action.output_when:  # outputs chosen by the inputs: the default one is above
+        page += _output(f"Output when {text('`' + case.condition + '`')}", case.output)
+    return page
+
+
+def _output(heading: str, output: Property) -> str:
+    page = f"### {heading}\n\n\n\nType: {output.type}\n"
+    if output.type == "OBJECT" and output.properties:
+        rows = "".join(f"| {type_notation(p)} | {p.control}  |\n" for p in output.properties)
         return page + f"\n\n#### Properties\n\n{_OUTPUT_TABLE_HEAD}{rows}\n\n\n\n\n\n"
     return page + "\n\n\n\n\n\n\n"
 

@@ -127,7 +127,7 @@ def test_run_create_image_prints_created_and_every_url(capsys, base_url):
     )
     assert status == 0
     result = json.loads(out)
-    assert result["created"] == 1735689600 and set(result) == {"created", "data"}
+    assert result["created"] == 1735689600 and set(result) == {"created", "data", "contentFilter"}
     [image] = result["data"]
     assert image["url"].startswith(base_url.removesuffix("/api/paas/v4") + "/emulator/images/")
     png = httpx.get(image["url"])
@@ -143,7 +143,8 @@ def test_an_api_error_is_one_line_with_status_code_and_request_id(capsys, base_u
     status, out, err = run(capsys, "run", "ask", "--base-url", base_url, "--token", KEY, "--input", json.dumps(inputs))
     assert (status, out) == (1, "")
     assert err == (
-        "error: Your account balance is exhausted, please recharge and retry "
+        "error: Your account balance is exhausted, please recharge and retry; or the key belongs to the "
+        "other platform (open.bigmodel.cn or api.z.ai), or is a GLM Coding Plan key "
         "(HTTP 429, code 1113, request id cli-request-01)\n"
     )
 

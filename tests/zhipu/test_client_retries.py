@@ -261,4 +261,7 @@ def test_a_last_error_is_a_zhipu_error_with_everything_a_user_needs() -> None:
     client, _ = make_client(Script(error_response(429, "1113")))
     with pytest.raises(ZhipuError) as caught:
         client.chat({**BODY, "request_id": "for-support-1"})
-    assert str(caught.value) == "simulated 429/1113 (HTTP 429, code 1113, request id for-support-1)"
+    assert str(caught.value) == (
+        "simulated 429/1113; or the key belongs to the other platform (open.bigmodel.cn or api.z.ai), "
+        "or is a GLM Coding Plan key (HTTP 429, code 1113, request id for-support-1)"
+    )

@@ -15,7 +15,7 @@ from zhipu_connector.host.errors import InputValidationError
 from zhipu_connector.host.host import Host
 from zhipu_connector.zhipu import connections
 from zhipu_connector.zhipu.create_image import image_prompt
-from zhipu_connector.zhipu.errors import InvalidRequestError, MalformedResponseError
+from zhipu_connector.zhipu.errors import MalformedResponseError
 
 KEY = "imgkeyid.imgKeySecret0042"
 BASE_URL = "http://emulator.test/api/paas/v4"
@@ -131,13 +131,11 @@ def test_several_weighted_messages_become_one_prompt_on_the_wire(host, emulator)
     assert body == {
         "model": "cogview-4-250304",
         "prompt": "a lighthouse on a cliff\nSecondary: stormy sea\nMinor detail: soft pastel colours",
-        "request_id": body["request_id"],
-    }
-    assert HEX32.fullmatch(body["request_id"])
+    }  # no request_id: the image reference does not list it
     assert headers["path"] == "/api/paas/v4/images/generations"
     assert headers["authorization"] == f"Bearer {KEY}"
     assert headers["content-type"] == "application/json"
-    assert set(result) == {"created", "data"} and result["created"] == 1735689600
+    assert set(result) == {"created", "data", "contentFilter"} and result["created"] == 1735689600
     [image] = result["data"]
     assert set(image) == {"url"} and re.fullmatch(
         r"http://emulator\.test/emulator/images/[0-9a-f]{32}\.png", image["url"]
@@ -148,21 +146,22 @@ def test_size_quality_and_user_are_sent_under_the_api_names(host, emulator):
     create_image(
         host,
         {
-            "model": "cogview-4",
+            "model": "cogview-4-250304",
             "imageMessages": [{"content": "a fox"}],
             "size": "768x1344",
             "quality": "hd",
+            "watermarkEnabled": False,
             "user": "user-12345",
         },
     )
     [body] = emulator.bodies
     assert body == {
-        "model": "cogview-4",
+        "model": "cogview-4-250304",
         "prompt": "a fox",
         "size": "768x1344",
         "quality": "hd",
+        "watermark_enabled": False,
         "user_id": "user-12345",
-        "request_id": body["request_id"],
     }
 
 
@@ -177,18 +176,60 @@ def test_the_image_url_serves_a_png(host, emulator):
     assert response.status_code == 200 and response.content.startswith(b"\x89PNG\r\n\x1a\n")
 
 
-def test_a_size_the_model_refuses_surfaces_as_an_invalid_request(host, emulator):
-    with pytest.raises(InvalidRequestError) as caught:
-        create_image(host, {"model": "glm-image", "imageMessages": [{"content": "a fox"}], "size": "1024x1000"})
-    assert caught.value.status == 400 and caught.value.code == "1214" and "size: 1024x1000" in str(caught.value)
+@pytest.mark.parametrize(
+    ("model", "size", "words"),
+    [
+        ("glm-image", "1024x1000", "each side must be 1024–2048 and divisible by 32"),
+        ("glm-image", "2048x4096", "each side must be 1024–2048"),
+        ("cogview-4", "2048x2048", "at most 2097152 pixels"),
+        ("cogview-4", "1000x1000", "divisible by 16"),
+    ],
+)
+def test_a_size_the_model_cannot_make_is_refused_before_sending(host, emulator, model, size, words):
+    with pytest.raises(InputValidationError) as caught:
+        create_image(host, {"model": model, "imageMessages": [{"content": "a fox"}], "size": size})
+    [problem] = caught.value.problems
+    assert problem.location == "size" and words in problem.message and emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    "size", ["1280x1280", "1568x1056", "1056x1568", "1472x1088", "1088x1472", "1728x960", "960x1728"]
+)
+def test_every_glm_image_preset_is_accepted(host, emulator, size):
+    result = create_image(host, {"model": "glm-image", "imageMessages": [{"content": "a fox"}], "size": size})
+    assert emulator.bodies[0]["size"] == size and result["data"]
+
+
+@pytest.mark.parametrize(
+    ("model", "quality", "words"),
+    [
+        ("glm-image", "standard", "glm-image makes 'hd' images only"),
+        ("cogview-4", "hd", "only cogview-4-250304 and glm-image do"),
+        ("cogview-3-flash", "standard", "takes no quality"),
+    ],
+)
+def test_a_quality_the_model_does_not_take_is_refused(host, emulator, model, quality, words):
+    with pytest.raises(InputValidationError) as caught:
+        create_image(host, {"model": model, "imageMessages": [{"content": "a fox"}], "quality": quality})
+    assert words in caught.value.problems[0].message and emulator.requests == []
+
+
+def test_a_mainland_only_image_model_is_refused_on_the_international_platform(host, emulator):
+    with pytest.raises(InputValidationError) as caught:
+        host.run_action(
+            "zhipu",
+            "createImage",
+            {"model": "cogview-3-flash", "imageMessages": [{"content": "a fox"}]},
+            {"token": KEY, "baseUrl": "https://api.z.ai/api/paas/v4"},
+        )
+    assert "not served with baseUrl International platform" in caught.value.problems[0].message
 
 
 def test_sync_and_async_send_the_same_body_and_return_the_same_result(host, emulator):
     inputs = {"model": "cogview-3-flash", "imageMessages": [{"content": "a fox", "weight": 2}, {"content": "snow"}]}
     assert create_image(host, inputs) == create_image(host, inputs, asynchronous=True)
     first, second = emulator.bodies
-    first.pop("request_id"), second.pop("request_id")
-    assert first == second
+    assert first == second and "request_id" not in first
 
 
 # --- what is returned -----------------------------------------------------------------------------
@@ -231,6 +272,7 @@ def test_every_image_is_returned_and_nothing_else(host, platform, asynchronous):
             {"url": "https://cdn.example/2.png"},
             {"url": "https://cdn.example/3.png"},
         ],
+        "contentFilter": [{"role": "assistant", "level": 3}],
     }
 
 

@@ -53,6 +53,9 @@ CODE_CASES = [
 ]
 
 
+OTHER_KEY = "or the key belongs to the other platform (open.bigmodel.cn or api.z.ai), or is a GLM Coding Plan key"
+
+
 @pytest.mark.parametrize("shape", [wrapped, unwrapped], ids=["wrapped", "unwrapped"])
 @pytest.mark.parametrize(("status", "code", "error_class", "retryable"), CODE_CASES)
 def test_business_code_decides_the_class(shape, status, code, error_class, retryable) -> None:
@@ -60,7 +63,8 @@ def test_business_code_decides_the_class(shape, status, code, error_class, retry
     assert type(error) is error_class
     assert error.retryable is retryable
     assert (error.status, error.code, error.request_id) == (status, code, "req-123456")
-    assert error.message == "server says no"
+    # a 1113 also says why a working account may get it: a key of the other platform or plan
+    assert error.message == "server says no" + (f"; {OTHER_KEY}" if code == "1113" else "")
     assert isinstance(error, ZhipuError) and isinstance(error, ActionFailedError)
 
 
@@ -143,7 +147,7 @@ def test_msg_is_accepted_for_message() -> None:
 
 def test_a_missing_message_is_replaced_by_the_code_meaning_or_the_status() -> None:
     assert error_from_response(429, b'{"error": {"code": "1113"}}', None).message == (
-        "the account balance is exhausted"
+        f"the account balance is exhausted; {OTHER_KEY}"
     )
     assert error_from_response(503, b"", None).message == ("the Zhipu API answered 503 Service Unavailable")
 
@@ -155,7 +159,7 @@ def test_overlong_messages_are_cut() -> None:
 
 def test_str_names_status_code_and_request_id() -> None:
     error = error_from_response(429, wrapped("1113", "balance is 0"), "req-777777")
-    assert str(error) == "balance is 0 (HTTP 429, code 1113, request id req-777777)"
+    assert str(error) == f"balance is 0; {OTHER_KEY} (HTTP 429, code 1113, request id req-777777)"
     assert error.to_dict() == {
         "type": "QuotaExceededError",
         "message": str(error),

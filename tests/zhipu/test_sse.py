@@ -172,7 +172,7 @@ def test_an_error_event_mid_stream_raises_its_class_after_earlier_chunks(read, e
 
     with pytest.raises(expected) as caught:
         read([sse(delta("partial"), {"error": error})])
-    assert caught.value.message == error["message"]
+    assert caught.value.message.startswith(error["message"])  # a 1113 adds why it may happen
     assert caught.value.request_id == "req-123456"
     with pytest.raises(expected):
         consume()

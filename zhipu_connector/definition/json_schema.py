@@ -128,11 +128,32 @@ def input_schema(action: Action, *, component: str = "") -> dict[str, Any]:
 
 
 def output_schema(action: Action, *, component: str = "") -> dict[str, Any]:
-    """The JSON Schema of an action's result."""
+    """The JSON Schema of an action's result: its one output, or any of its cases' and the default.
+
+    With `outputWhen`, each case is one `anyOf` branch titled by its condition, the default
+    last; which branch a call must match is decided by its inputs (`output_cases`).
+    """
     schema: dict[str, Any] = {"$schema": DRAFT}
     schema["title"] = f"{component}.{action.name} output" if component else f"{action.name} output"
-    schema.update(property_schema(action.output))
+    if not action.output_when:
+        schema.update(property_schema(action.output))
+        return schema
+    branches = [{"title": f"when {case.condition}", **property_schema(case.output)} for case in action.output_when]
+    branches.append({"title": "otherwise", **property_schema(action.output)})
+    schema["anyOf"] = branches
     return schema
+
+
+def output_cases(action: Action, *, component: str = "") -> list[dict[str, Any]]:
+    """Each `outputWhen` case as `{condition, schema}`, in order, then the default (`condition` None)."""
+    cases: list[dict[str, Any]] = []
+    for case in (*action.output_when, None):
+        prop = action.output if case is None else case.output
+        schema: dict[str, Any] = {"$schema": DRAFT}
+        schema["title"] = f"{component}.{action.name} output" if component else f"{action.name} output"
+        schema.update(property_schema(prop))
+        cases.append({"condition": None if case is None else case.condition, "schema": schema})
+    return cases
 
 
 def derive_all(component: Component) -> dict[str, Any]:
@@ -142,6 +163,7 @@ def derive_all(component: Component) -> dict[str, Any]:
             action.name: {
                 "input": input_schema(action, component=component.name),
                 "output": output_schema(action, component=component.name),
+                **({"outputCases": output_cases(action, component=component.name)} if action.output_when else {}),
             }
             for action in component.actions
         },

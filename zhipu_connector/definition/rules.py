@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from zhipu_connector.definition.models import Component, Property
+from zhipu_connector.definition.models import Action, Component, Property
 from zhipu_connector.definition.schema_errors import compiled_pattern, pattern_matches
 from zhipu_connector.errors import Problem
 
@@ -38,10 +38,50 @@ def check_component(component: Component) -> list[Problem]:
         base = f"actions.{action.name}"
         problems += _check_table(action.properties, f"{base}.properties")
         problems += list(_check_property(action.output, f"{base}.output", siblings=()))
+        problems += list(_check_output_cases(action, base))
         for prop in action.properties:
             problems += _misplaced_environment(prop, f"{base}.properties.{prop.name}")
         problems += _misplaced_environment(action.output, f"{base}.output")
+    problems += list(_check_availability(component))
     return problems
+
+
+def _check_output_cases(action: Action, base: str) -> Iterator[Problem]:
+    """Each `outputWhen` case: a condition that parses and reads only the action's inputs, a valid output."""
+    from zhipu_connector.definition.conditions import ConditionSyntaxError, parse_condition
+
+    inputs = {prop.name for prop in action.properties}
+    for index, case in enumerate(action.output_when):
+        where = f"{base}.outputWhen[{index}]"
+        yield from _check_property(case.output, f"{where}.output", siblings=())
+        try:
+            condition = parse_condition(case.condition)
+        except ConditionSyntaxError as error:
+            yield Problem(f"{where}.condition", str(error))
+            continue
+        if condition.uses_index:
+            yield Problem(f"{where}.condition", "an output condition reads the inputs; [index] has no meaning here")
+        for path in sorted(condition.paths()):
+            if path and path[0] not in inputs:
+                yield Problem(f"{where}.condition", f"{path[0]!r} is not an input of this action")
+
+
+def _check_availability(component: Component) -> Iterator[Problem]:
+    """An option's `availableWith` names properties of the component's connection."""
+    known = {
+        prop.name
+        for auth in (component.connection.authorizations if component.connection else ())
+        for prop in auth.properties
+    }
+    for action in component.actions:
+        for prop in action.properties:
+            for index, option in enumerate(prop.options or ()):
+                for name in option.available_with or {}:
+                    if name not in known:
+                        yield Problem(
+                            f"actions.{action.name}.properties.{prop.name}.options[{index}].availableWith",
+                            f"{name!r} is not a connection property of this component",
+                        )
 
 
 def _check_environment_names(properties: tuple[Property, ...], base: str) -> Iterator[Problem]:

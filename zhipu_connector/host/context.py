@@ -29,11 +29,13 @@ class ActionContext:
 
     `on_partial`, when set, asks the handler to stream: it is called with each piece of text
     as it arrives, and the handler still returns the complete result at the end.
+    `on_reasoning`, when set too, gets the pieces of a model's reasoning as they arrive, apart
+    from the answer's text (a caller that sets only `on_partial` never sees reasoning mixed in).
     `warnings` collects what the user must hear about a result that is still returned
     (a reply cut short by the token limit, say); the CLI and the runner show them.
     """
 
-    __slots__ = ("component", "action", "request_id", "_logger", "cancel_event", "on_partial", "warnings")
+    __slots__ = ("component", "action", "request_id", "_logger", "cancel_event", "on_partial", "on_reasoning", "warnings")
 
     def __init__(
         self,
@@ -44,6 +46,7 @@ class ActionContext:
         logger: logging.Logger | None = None,
         cancel_event: threading.Event | None = None,
         on_partial: Callable[[str], None] | None = None,
+        on_reasoning: Callable[[str], None] | None = None,
     ) -> None:
         self.component = component
         self.action = action
@@ -51,6 +54,7 @@ class ActionContext:
         self._logger = logger
         self.cancel_event = cancel_event
         self.on_partial = on_partial
+        self.on_reasoning = on_reasoning
         self.warnings: list[str] = []
 
     def __repr__(self) -> str:

@@ -46,7 +46,7 @@ def run_bound(
         raise
     except Exception as error:
         raise _crashed(bound, error) from error
-    return _finish(bound, result)
+    return _finish(bound, result, values)
 
 
 async def arun_bound(
@@ -70,7 +70,7 @@ async def arun_bound(
         raise
     except Exception as error:
         raise _crashed(bound, error) from error
-    return _finish(bound, result)
+    return _finish(bound, result, values)
 
 
 def _prepare(
@@ -96,15 +96,21 @@ def _prepare(
         _whole_numbers_as_int(bound.action.properties, values)
     if not isinstance(connection, Connection):
         connection = bound.connections.build(connection)
+    if bound.availability:
+        unserved = bound.availability.problems(values, connection)
+        if unserved:
+            raise InputValidationError(unserved, subject=bound.key)
     if context is None:
         context = ActionContext(bound.component.name, bound.action.name)
     context.check_cancelled()
     return values, connection, context
 
 
-def _finish(bound: BoundAction, result: Any) -> Any:
-    if not bound.output.is_valid(result):
-        raise OutputValidationError(bound.output.problems(result), subject=bound.key)
+def _finish(bound: BoundAction, result: Any, values: Mapping[str, Any]) -> Any:
+    """The result, checked against the output these inputs select (`outputWhen`, else `output`)."""
+    _, output = bound.output_for(values)
+    if not output.is_valid(result):
+        raise OutputValidationError(output.problems(result), subject=bound.key)
     return result
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from zhipu_connector.definition.loader import load_component
 from zhipu_connector.definition.models import Action, Component, Property
+from zhipu_connector.host.availability import Availability
 from zhipu_connector.host.connection import ConnectionFactory
 from zhipu_connector.host.errors import PluginError, UnknownActionError
 from zhipu_connector.host.validation import CompiledSchema
@@ -95,6 +96,8 @@ class BoundAction:
         "output_schema",
         "inputs",
         "output",
+        "output_cases",
+        "availability",
         "defaults",
         "prunable",
         "has_integers",
@@ -109,6 +112,7 @@ class BoundAction:
         connections: ConnectionFactory,
         input_schema: dict[str, Any],
         output_schema: dict[str, Any],
+        output_cases: list[dict[str, Any]] | None = None,
     ) -> None:
         self.component = component
         self.action = action
@@ -118,6 +122,11 @@ class BoundAction:
         self.output_schema = output_schema
         self.inputs = CompiledSchema(input_schema)
         self.output = CompiledSchema(output_schema)
+        # (condition or None for the default, its schema, its validator): see `output_for`
+        self.output_cases: tuple[tuple[str | None, dict[str, Any], CompiledSchema], ...] = tuple(
+            (case["condition"], case["schema"], CompiledSchema(case["schema"])) for case in output_cases or ()
+        )
+        self.availability = Availability(component, action)
         self.defaults: dict[str, Any] = {
             p.name: p.default_value for p in action.properties if p.has_default and not p.hidden
         }
@@ -127,6 +136,22 @@ class BoundAction:
     @property
     def key(self) -> str:
         return f"{self.component.name}.{self.action.name}"
+
+    def output_for(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], CompiledSchema]:
+        """The output schema (and its validator) a call with these inputs must return.
+
+        An action with `outputWhen` returns the first case whose condition holds on its inputs
+        (defaults applied), else its default output; any other action has its one output.
+        """
+        if not self.output_cases:
+            return self.output_schema, self.output
+        from zhipu_connector.definition.conditions import parse_condition
+
+        scope = {**self.defaults, **values}
+        for condition, schema, compiled in self.output_cases:
+            if condition is None or parse_condition(condition).evaluate(scope):
+                return schema, compiled
+        raise AssertionError("the default output case is always last")  # pragma: no cover
 
 
 def _has_integers(properties: tuple[Property, ...]) -> bool:
@@ -181,6 +206,7 @@ class Registry:
                 connections=connections,
                 input_schema=schemas[action.name]["input"],
                 output_schema=schemas[action.name]["output"],
+                output_cases=schemas[action.name].get("outputCases"),
             )
             for action in component.actions
         }

@@ -43,7 +43,7 @@ class BulkRunner:
 
     def load(self) -> Callable[..., BatchSummary]:
         module, _, function = self.target.partition(":")
-        return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(module), function)
 
 
 @dataclass

@@ -352,6 +352,6 @@ def _bulk_command(
             signal.signal(number, handler)
     print(summary.describe(args.out), file=sys.stderr)
     if summary.interrupted:
-        number = caught[0] if caught else signal.SIGINT
-        return EXIT_INTERRUPTED if number == signal.SIGINT else 128 + int(number)
+        first = caught[0] if caught else int(signal.SIGINT)
+        return EXIT_INTERRUPTED if first == signal.SIGINT else 128 + first
     return EXIT_FAILED if summary.failed else 0

@@ -6,7 +6,9 @@ The steps, each recorded in the state file (`batch_state.py`) beside the results
    preparation), its model checked against the batch allow-list, and its body built by the
    action's own body builder. A row that fails is an error line in the results at once and is
    never uploaded. The lines go to JSONL files in the work directory, one model per file and
-   within the platform's limits, each with a sidecar of (row, byte offset in the rows file).
+   within the platform's limits, each with two sidecars: the rows' validated inputs (defaults
+   applied, as the handler would see them; the output reader needs them) and the (row, offset
+   of its inputs) pairs.
 2. **Upload** each file (`POST /files`, purpose `batch`), named `zc-<run>-part-<n>.jsonl`.
 3. **Create** a batch per file (`POST /batches`) with metadata naming the run and the part.
 4. **Poll** the batches (`GET /batches/<id>`), the progress bar advancing with their counts.
@@ -63,6 +65,7 @@ from zhipu_connector.workflow.batch import (
     _check_results_path,
     count_lines,
     count_rows,
+    iter_rows,
     parse_row,
     read_done_rows,
 )
@@ -148,7 +151,6 @@ class BatchApiRun:
         self._stack = ExitStack()
         self._client: ZhipuClient | None = None
         self._writer: ResultWriter | None = None
-        self._rows_file: IO[bytes] | None = None
 
     # ------------------------------------------------------------ the whole run
 
@@ -254,7 +256,6 @@ class BatchApiRun:
             self._writer = None
         self._stack.close()
         self._client = None
-        self._rows_file = None
 
     # ------------------------------------------------------------ checks
 
@@ -304,24 +305,23 @@ class BatchApiRun:
             rows_path=str(self.rows_path.resolve()),
             rows_size=stat.st_size,
             rows_mtime_ns=stat.st_mtime_ns,
-            started_ms=int(time.time() * 1000),
         )
         work = self.bulk.work_dir
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         state.parts, state.built = [], False
         save_state(self.bulk.state_path, state)  # from here a real-time run on these results is refused
-        open_parts: dict[tuple[str, str], tuple[Part, IO[bytes], IO[bytes]]] = {}
+        open_parts: dict[tuple[str, str], tuple[Part, IO[bytes], IO[bytes], IO[bytes]]] = {}
         limit = self.batchable.max_lines
         try:
-            for row, offset, line in _rows_with_offsets(self.rows_path):
+            for row, line in iter_rows(self.rows_path):
                 self.summary.rows += 1
                 if row in self.done:
                     continue
                 request = self._request_line(state, row, line)
                 if request is None:
                     continue
-                model, data = request
+                model, data, values = request
                 key = (self.batchable.url, model)
                 current = open_parts.get(key)
                 if current is not None and (
@@ -337,11 +337,13 @@ class BatchApiRun:
                         part,
                         self._part_path(part, "jsonl").open("wb"),
                         self._part_path(part, "rows").open("wb"),
+                        self._part_path(part, "values").open("wb"),
                     )
                     open_parts[key] = current
-                part, lines_file, rows_file = current
+                part, lines_file, rows_file, values_file = current
                 lines_file.write(data)
-                rows_file.write(_PAIR.pack(row, offset))
+                rows_file.write(_PAIR.pack(row, values_file.tell()))
+                values_file.write(values)
                 part.lines += 1
                 part.bytes += len(data)
         finally:
@@ -354,8 +356,8 @@ class BatchApiRun:
         self.bulk.report(f"batch-api: {lines} row(s) in {len(state.parts)} file(s) (models: {models}); run {state.run}")
         return state
 
-    def _request_line(self, state: RunState, row: int, line: bytes) -> tuple[str, bytes] | None:
-        """The row's JSONL request line and model, or None after writing the row's error line."""
+    def _request_line(self, state: RunState, row: int, line: bytes) -> tuple[str, bytes, bytes] | None:
+        """The row's model, JSONL request line and validated inputs; None after writing its error line."""
         custom = batch_lines.custom_id(row)
         try:
             inputs = parse_row(line, row)
@@ -368,15 +370,20 @@ class BatchApiRun:
             self._write({"row": row, "error": scrub_value(error.to_dict())}, ok=False)
             return None
         request = {"custom_id": custom, "method": "POST", "url": self.batchable.url, "body": body}
-        data = (json.dumps(request, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-        return str(body["model"]).strip().lower(), data
+        try:
+            data = (json.dumps(request, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+            kept = (json.dumps(values, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        except (TypeError, ValueError) as error:  # a lone surrogate in a text, say
+            self._write({"row": row, "error": {"type": "InputValidationError", "message": str(error)}}, ok=False)
+            return None
+        return str(body["model"]).strip().lower(), data, kept
 
     @staticmethod
-    def _close_part(current: tuple[Part, IO[bytes], IO[bytes]]) -> None:
+    def _close_part(current: tuple[Part, IO[bytes], IO[bytes], IO[bytes]]) -> None:
         for file in current[1:]:
-            if not file.closed:  # type: ignore[union-attr]
-                file.flush()  # type: ignore[union-attr]
-                file.close()  # type: ignore[union-attr]
+            if not file.closed:
+                file.flush()
+                file.close()
 
     def _part_path(self, part: Part, kind: str) -> Path:
         return self.bulk.work_dir / f"part-{part.part:04d}.{kind}"
@@ -399,6 +406,9 @@ class BatchApiRun:
         )
         answer = self._call(FILES, upload=upload)
         part.file, part.uploading = str(answer["id"]), False
+        state = self._state()
+        if state.server_ms is None and isinstance(answer.get("created_at"), int):
+            state.server_ms = answer["created_at"] * 1000
         self._save()
         self.bulk.report(f"batch-api: part {part.part}/{len(self._state().parts)}: uploaded {part.lines} line(s)")
 
@@ -461,10 +471,12 @@ class BatchApiRun:
     def _listed(self, route: Any, query: dict[str, str | int], *, milliseconds: bool) -> Iterator[dict[str, Any]]:
         """Every item of a list route, newest first, paged with `after` until a page is empty.
 
-        Stops at items older than this run (with some slack for clock skew): a long-lived
-        account's history is not read.
+        Stops at items older than this run's first upload by the platform's own clock (with some
+        slack), so a long-lived account's history is not read; before any upload was recorded
+        (a crash during the first one) it reads every page.
         """
-        oldest = self._state().started_ms - LOOKUP_SLACK_MS
+        server_ms = self._state().server_ms
+        oldest = server_ms - LOOKUP_SLACK_MS if server_ms is not None else None
         after: str | None = None
         while True:
             page = self._call(route, query={**query, "limit": 100, **({"after": after} if after else {})})
@@ -473,7 +485,8 @@ class BatchApiRun:
                 return
             for item in data:
                 created = item.get("created_at")
-                if isinstance(created, int | float) and (created if milliseconds else created * 1000) < oldest:
+                stamp = created if milliseconds else created * 1000 if isinstance(created, int | float) else None
+                if oldest is not None and isinstance(stamp, int | float) and stamp < oldest:
                     return
                 yield item
             after = str(data[-1].get("id"))
@@ -526,11 +539,12 @@ class BatchApiRun:
                 files.append(target)
         rows, offsets = _load_pairs(self._part_path(part, "rows"))
         seen = bytearray(len(rows))
-        for path in files:
-            with path.open("rb") as file:
-                for line in file:
-                    if line.strip():
-                        self._collect_line(part, line, rows, offsets, seen)
+        with self._part_path(part, "values").open("rb") as values:
+            for path in files:
+                with path.open("rb") as file:
+                    for line in file:
+                        if line.strip():
+                            self._collect_line(part, line, rows, offsets, seen, values)
         for index, row in enumerate(rows):
             if not seen[index] and row not in self.done:
                 self._write({"row": row, "error": self._unanswered(part).to_dict()}, ok=False, part=part)
@@ -540,7 +554,9 @@ class BatchApiRun:
             if file_id:
                 self._delete_file(file_id)
 
-    def _collect_line(self, part: Part, line: bytes, rows: array[int], offsets: array[int], seen: bytearray) -> None:
+    def _collect_line(
+        self, part: Part, line: bytes, rows: array[int], offsets: array[int], seen: bytearray, values: IO[bytes]
+    ) -> None:
         try:
             record = json.loads(line)
             row = batch_lines.row_of(record.get("custom_id"))
@@ -553,10 +569,11 @@ class BatchApiRun:
         if row in self.done:
             return  # written before a restart
         response = record.get("response") if isinstance(record.get("response"), dict) else {}
-        result = self._result(row, offsets[index], response)
+        values.seek(offsets[index])
+        result = self._result(row, values.readline(), response)
         self._write(result, ok="output" in result, part=part)
 
-    def _result(self, row: int, offset: int, response: dict[str, Any]) -> dict[str, Any]:
+    def _result(self, row: int, inputs: bytes, response: dict[str, Any]) -> dict[str, Any]:
         """The row's result line from its output or error line: the real-time mapping, step for step."""
         status, body = response.get("status_code"), response.get("body")
         request_id = f"{self._state().run}-{batch_lines.custom_id(row)}"
@@ -567,9 +584,8 @@ class BatchApiRun:
                 raise error_from_payload(
                     body, status=status if isinstance(status, int) else None, request_id=request_id
                 )
-            inputs = parse_row(self._row_line(offset), row)
+            values = json.loads(inputs)  # validated at the build, defaults applied: what a handler gets
             context = ActionContext(self.component, self.action, request_id=request_id)
-            values, _, context = _prepare(self.bound, inputs, self.connection, context)
             description = self.batchable.description()
             answer = read_answer(description.route.answer, json.dumps(body).encode(), 200, request_id)
             output = description.output(answer, request_id, context, values)
@@ -591,12 +607,6 @@ class BatchApiRun:
                 f"{batch} failed the platform's validation: {part.errors or 'no reason given'}; {rerun}"
             )
         return BatchResultMissingError(f"{batch} finished without a result for this row; {rerun}")
-
-    def _row_line(self, offset: int) -> bytes:
-        if self._rows_file is None:
-            self._rows_file = self._stack.enter_context(self.rows_path.open("rb"))
-        self._rows_file.seek(offset)
-        return self._rows_file.readline()
 
     def _finish(self) -> None:
         shutil.rmtree(self.bulk.work_dir, ignore_errors=True)
@@ -661,18 +671,8 @@ class BatchApiRun:
         return self.summary
 
 
-def _rows_with_offsets(rows_path: Path) -> Iterator[tuple[int, int, bytes]]:
-    """(line number, byte offset, line) for each non-blank line, read one at a time."""
-    offset = 0
-    with rows_path.open("rb") as file:
-        for number, line in enumerate(file, start=1):
-            if line.strip():
-                yield number, offset, line
-            offset += len(line)
-
-
 def _load_pairs(path: Path) -> tuple[array[int], array[int]]:
-    """A part's (row, offset) sidecar as two arrays, rows ascending (16 bytes a row in memory)."""
+    """A part's (row, offset of its inputs) sidecar as two arrays, rows ascending (16 bytes a row)."""
     rows, offsets = array("q"), array("q")
     with path.open("rb") as file:
         data = file.read()

@@ -68,7 +68,7 @@ class BatchableAction:
     def description(self) -> OneRequest:
         """The action's `OneRequest`, imported on first use (as the plugin's handlers do)."""
         module, _, name = self.target.partition(":")
-        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(module), name)
 
 
 #: Action key → how its rows go through the Batch API.

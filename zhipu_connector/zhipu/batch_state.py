@@ -59,7 +59,7 @@ class RunState:
     rows_path: str
     rows_size: int
     rows_mtime_ns: int
-    started_ms: int
+    server_ms: int | None = None  # the platform's clock at the first upload: where lookups may stop
     built: bool = False
     cancelling: bool = False
     parts: list[Part] = field(default_factory=list)

@@ -20,10 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import InputValidationError, Problem
+from zhipu_connector.zhipu.chat_output import content_filter_items
 from zhipu_connector.zhipu.errors import MalformedResponseError
+from zhipu_connector.zhipu.one_request import OneRequest
+from zhipu_connector.zhipu.routes import IMAGES
 
 ACTION = "zhipu.createImage"
 DEFAULT_WEIGHT = 1.0
@@ -33,13 +35,51 @@ MINOR = "Minor detail: "
 OPTIONAL = "Optional: "
 
 # Action input → API field, for the optional settings. Unset inputs are not sent.
-_SETTINGS: tuple[tuple[str, str], ...] = (("size", "size"), ("quality", "quality"), ("user", "user_id"))
+_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("size", "size"),
+    ("quality", "quality"),
+    ("watermarkEnabled", "watermark_enabled"),
+    ("user", "user_id"),
+)
+
+# glm-image's preset sizes are valid even where they break its custom-size rule (zhipu-api.md)
+GLM_IMAGE_PRESETS = frozenset({"1280x1280", "1568x1056", "1056x1568", "1472x1088", "1088x1472", "1728x960", "960x1728"})
+
+
+class _SizeRule:
+    """A family's custom sizes: each side within [low, high] and divisible by `step`, W×H at most `pixels`."""
+
+    __slots__ = ("family", "low", "high", "step", "pixels", "presets")
+
+    def __init__(self, family: str, low: int, high: int, step: int, pixels: int, presets: frozenset[str]) -> None:
+        self.family, self.low, self.high, self.step, self.pixels = family, low, high, step, pixels
+        self.presets = presets
+
+    def problem(self, size: str) -> str | None:
+        if size in self.presets:
+            return None
+        width, height = (int(side) for side in size.split("x"))
+        for side in (width, height):
+            if not self.low <= side <= self.high or side % self.step:
+                return (
+                    f"{size} does not fit {self.family}: each side must be {self.low}–{self.high} and divisible "
+                    f"by {self.step}"
+                    + (f", or one of the presets {', '.join(sorted(self.presets))}" if self.presets else "")
+                )
+        if width * height > self.pixels:
+            return f"{size} does not fit {self.family}: at most {self.pixels} pixels (W×H), it has {width * height}"
+        return None
+
+
+_GLM_IMAGE_SIZES = _SizeRule("glm-image", 1024, 2048, 32, 2**22, GLM_IMAGE_PRESETS)
+_COGVIEW_SIZES = _SizeRule("CogView", 512, 2048, 16, 2**21, frozenset())
+QUALITY_MODELS = ("glm-image", "cogview-4-250304")
 
 
 def image_prompt(messages: Sequence[Mapping[str, Any]]) -> str:
     """The one prompt for `messages`, by the rule in the module docstring."""
     problems = [
-        Problem(f"imageMessages.{index}.content", "Content is blank; every message becomes part of the prompt")
+        Problem(f"imageMessages[{index}].content", "Content is blank; every message becomes part of the prompt")
         for index, message in enumerate(messages)
         if not isinstance(message.get("content"), str) or not message["content"].strip()
     ]
@@ -70,19 +110,49 @@ def _marked(text: str, weight: float, highest: float) -> str:
     return MINOR + text
 
 
-def image_body(inputs: Mapping[str, Any], request_id: str) -> dict[str, Any]:
-    """The `/images/generations` body for the action's inputs; no key for an unset input."""
+def image_body(inputs: Mapping[str, Any], request_id: str, stream: bool = False) -> dict[str, Any]:
+    """The `/images/generations` body for the action's inputs; no key for an unset input.
+
+    No `request_id`: the image reference does not list it (only the SDK sends one), so the id
+    stays the client's, for its logs and errors. `stream` is unused: images do not stream.
+    """
     body: dict[str, Any] = {"model": inputs["model"], "prompt": image_prompt(inputs.get("imageMessages") or [])}
+    problems = image_model_problems(inputs)
+    if problems:
+        raise InputValidationError(problems, subject=ACTION)
     for key, field in _SETTINGS:
         value = inputs.get(key)
         if value is not None:
             body[field] = value
-    body["request_id"] = request_id
     return body
 
 
+def image_model_problems(inputs: Mapping[str, Any]) -> list[Problem]:
+    """Size and quality the chosen model cannot take: glm-image makes `hd` only; of CogView, only
+    cogview-4-250304 takes a quality; each family's custom-size rule. An unknown model is not judged."""
+    model = str(inputs["model"]).strip().lower()
+    problems: list[Problem] = []
+    quality, size = inputs.get("quality"), inputs.get("size")
+    if model == "glm-image" and quality not in (None, "hd"):
+        problems.append(
+            Problem(
+                "quality", f"glm-image makes 'hd' images only (its default), not {quality!r}; leave Quality unset or set it to 'hd'"
+            )
+        )
+    elif model.startswith("cogview") and quality is not None and model not in QUALITY_MODELS:
+        problems.append(
+            Problem("quality", f"{model} takes no quality: only cogview-4-250304 and glm-image do; leave Quality unset")
+        )
+    rule = _GLM_IMAGE_SIZES if model == "glm-image" else _COGVIEW_SIZES if model.startswith("cogview") else None
+    if rule is not None and isinstance(size, str) and "x" in size:
+        problem = rule.problem(size)
+        if problem:
+            problems.append(Problem("size", problem))
+    return problems
+
+
 def image_result(answer: Mapping[str, Any], request_id: str) -> dict[str, Any]:
-    """`{created, data: [{url}, ...]}`: every image returned, and only what the output schema has.
+    """`{created, data: [{url}, ...], contentFilter?}`: every image returned, and only what the output schema has.
 
     The client has already refused an answer without a non-empty `data` list of `url`s; the
     check is repeated here because this function's promise depends on it.
@@ -102,32 +172,20 @@ def image_result(answer: Mapping[str, Any], request_id: str) -> dict[str, Any]:
         if not isinstance(url, str) or not url:
             raise MalformedResponseError("an image in the answer has no 'url'", status=200, request_id=request_id)
         urls.append({"url": url})
-    return {"created": created, "data": urls}
+    result: dict[str, Any] = {"created": created, "data": urls}
+    verdicts = content_filter_items(answer.get("content_filter"))
+    if verdicts is not None:
+        result["contentFilter"] = verdicts
+    return result
 
 
-def run_create_image(inputs: Mapping[str, Any], connection: Connection, context: ActionContext) -> dict[str, Any]:
-    """The sync handler."""
-    from zhipu_connector.zhipu.connections import sync_client
-    from zhipu_connector.zhipu.protocol import new_request_id
-
-    request_id = new_request_id()
-    body = image_body(inputs, request_id)
-    context.check_cancelled()
-    with sync_client(connection) as client:
-        answer = client.generate_image(body)
-    return image_result(answer, request_id)
-
-
-async def arun_create_image(
-    inputs: Mapping[str, Any], connection: Connection, context: ActionContext
+def _image_output(
+    answer: Mapping[str, Any], request_id: str, context: ActionContext, inputs: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The async handler; the same steps on the loop's shared async client."""
-    from zhipu_connector.zhipu.connections import async_client
-    from zhipu_connector.zhipu.protocol import new_request_id
-
-    request_id = new_request_id()
-    body = image_body(inputs, request_id)
-    context.check_cancelled()
-    async with async_client(connection) as client:
-        answer = await client.generate_image(body)
+    """`image_result` in the shape `OneRequest` calls an output with (it needs no context, no inputs)."""
     return image_result(answer, request_id)
+
+
+#: Create image: `image_body` → `POST /images/generations` → `image_result`. Its sync and async
+#: handlers come from this one line (see `one_request.py`).
+CREATE_IMAGE = OneRequest(IMAGES, image_body, _image_output)

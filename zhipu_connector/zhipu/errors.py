@@ -13,6 +13,7 @@ put it in front of a user.
 from __future__ import annotations
 
 import json
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -75,7 +76,8 @@ class PermissionDeniedError(ZhipuError):
 
 
 class RateLimitError(ZhipuError):
-    """Too many requests in flight or per minute, or the platform is overloaded (429: 1302, 1303, 1305).
+    """Too many requests in flight or per minute, or the platform or model is overloaded (429: 1302,
+    1303, 1305, 1312).
 
     These limits are on *concurrent* requests, so waiting and trying again is the cure.
     """
@@ -84,11 +86,21 @@ class RateLimitError(ZhipuError):
 
 
 class QuotaExceededError(ZhipuError):
-    """No balance (1113), a locked account (1112) or a spent daily quota (1304).
+    """No balance (1113), a locked or inactive account (1112, 1121, 1110, 1111, 1120), a spent
+    daily quota (1304), or a plan's cap, expiry, model or fair-use limit (1308–1311, 1313).
 
     The platform sends these with HTTP 429 too, but no retry within a call can fix them:
     retrying only burns time and, for a batch, the rate limit of every other request.
+    `resets_at` is the time a usage cap (1308) lifts, as the platform wrote it, when it said.
     """
+
+    resets_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        result = super().to_dict()
+        if self.resets_at is not None:
+            result["resetsAt"] = self.resets_at
+        return result
 
 
 class InvalidRequestError(ZhipuError):
@@ -124,6 +136,14 @@ class ZhipuConnectionError(ZhipuError):
     retryable = True
 
 
+class InvalidJsonAnswerError(ZhipuError):
+    """The model was asked for a JSON object (`response_format: json_object`) and wrote something else.
+
+    Not retried: the call succeeded and was billed; the message shows the finish reason and the
+    answer's first characters, so the prompt (or Max tokens) can be fixed.
+    """
+
+
 class MalformedResponseError(ZhipuError):
     """A success answer that is not JSON, is cut short, or is not the documented shape.
 
@@ -134,8 +154,10 @@ class MalformedResponseError(ZhipuError):
 # Business codes whose meaning is known. Anything else falls back to the HTTP status.
 _AUTHENTICATION_CODES = frozenset({"1000", "1001", "1002", "1003", "1004"})
 _PERMISSION_CODES = frozenset({"1220"})
-_RATE_LIMIT_CODES = frozenset({"1302", "1303", "1305"})
-_QUOTA_CODES = frozenset({"1112", "1113", "1304"})
+_RATE_LIMIT_CODES = frozenset({"1302", "1303", "1305", "1312"})
+_QUOTA_CODES = frozenset(
+    {"1110", "1111", "1112", "1113", "1120", "1121", "1304", "1308", "1309", "1310", "1311", "1313"}
+)
 _INVALID_REQUEST_CODES = frozenset({"1210", "1211", "1212", "1213", "1214", "1215", "1221", "1222", "1231", "1261"})
 _CONTENT_CODES = frozenset({"1301"})
 
@@ -155,8 +177,12 @@ _CODE_DESCRIPTIONS: dict[str, str] = {
     "1002": "the API key or token is invalid",
     "1003": "the token has expired",
     "1004": "the token failed verification",
+    "1110": "the account is inactive",
+    "1111": "the account does not exist",
     "1112": "the account is locked",
     "1113": "the account balance is exhausted",
+    "1120": "the account cannot be reached",
+    "1121": "the account is locked for violations",
     "1210": "invalid request parameters",
     "1211": "the model does not exist",
     "1212": "the request uses an unsupported parameter",
@@ -173,7 +199,21 @@ _CODE_DESCRIPTIONS: dict[str, str] = {
     "1303": "too many requests per unit of time",
     "1304": "the daily quota is spent",
     "1305": "the platform is overloaded",
+    "1308": "the usage cap is reached",
+    "1309": "the plan has expired",
+    "1310": "the weekly or monthly usage cap is reached",
+    "1311": "the plan does not include this model",
+    "1312": "the model is overloaded",
+    "1313": "the plan's fair-use limit is reached",
 }
+
+# What the user should also be told, by code: the cause a message does not say.
+_CODE_HINTS: dict[str, str] = {
+    "1113": "or the key belongs to the other platform (open.bigmodel.cn or api.z.ai), or is a GLM Coding Plan key",
+}
+# "Your limit will reset at 2026-08-27 21:31:39": the reset time of a usage cap (1308)
+_RESET_AT = re.compile(r"reset (?:at|on)\s+(?P<at>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?)", re.IGNORECASE)
+_RESET_AT_ZH = re.compile(r"(?P<at>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?)")
 
 _CLASS_BY_STATUS: dict[int, type[ZhipuError]] = {
     400: InvalidRequestError,
@@ -288,9 +328,29 @@ def _normalise_message(message: Any) -> str | None:
 
 def _build(status: int | None, code: str | None, message: str | None, request_id: str | None) -> ZhipuError:
     error_class = error_class_for(status, code)
+    server_message = message
     if message is None:
         message = _CODE_DESCRIPTIONS.get(code or "") or _describe_status(status)
-    return error_class(message, status=status, code=code, request_id=request_id)
+    resets_at = usage_cap_reset(server_message) if code == "1308" else None
+    if code == "1308" and resets_at is None:
+        message += "; the platform did not say when the cap lifts"
+    elif resets_at is not None and resets_at not in message:
+        message += f"; the cap lifts at {resets_at}"
+    hint = _CODE_HINTS.get(code or "")
+    if hint:
+        message += f"; {hint}"
+    error = error_class(message, status=status, code=code, request_id=request_id)
+    if resets_at is not None and isinstance(error, QuotaExceededError):
+        error.resets_at = resets_at
+    return error
+
+
+def usage_cap_reset(message: str | None) -> str | None:
+    """The reset time a 1308 message carries ("... will reset at 2026-08-27 21:31:39"), or None."""
+    if not message:
+        return None
+    found = _RESET_AT.search(message) or _RESET_AT_ZH.search(message)
+    return found["at"] if found else None
 
 
 def _error_for_unreadable_body(status: int, body: bytes, request_id: str | None) -> ZhipuError:

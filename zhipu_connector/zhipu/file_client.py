@@ -103,8 +103,7 @@ def request(
         content = upload
         headers = {"Content-Type": upload.content_type, "Content-Length": str(upload.length)}
     url = _url(client, route, path_params, query)
-    answer = client._run(_steps(client, route, url, request_id, content, headers, None, retry))
-    return cast(dict[str, Any], answer)
+    return client._run(_steps(client, route, url, request_id, content, headers, None, retry))
 
 
 def download(

@@ -13,13 +13,11 @@ from typing import Any
 
 from zhipu_connector.host.hookspecs import hookimpl
 from zhipu_connector.host.registry import ActionHandler
+from zhipu_connector.zhipu.one_request import one_request_handler
 
 HANDLERS: dict[str, ActionHandler] = {
-    "ask": ActionHandler(run="zhipu_connector.zhipu.ask:run_ask", arun="zhipu_connector.zhipu.ask:arun_ask"),
-    "createImage": ActionHandler(
-        run="zhipu_connector.zhipu.create_image:run_create_image",
-        arun="zhipu_connector.zhipu.create_image:arun_create_image",
-    ),
+    "ask": one_request_handler("zhipu_connector.zhipu.ask:ASK"),
+    "createImage": one_request_handler("zhipu_connector.zhipu.create_image:CREATE_IMAGE"),
 }
 
 

@@ -5,10 +5,13 @@ Bounded (3 retries by default), exponential backoff `min(base·2^n, cap)` scaled
 `Retry-After` (seconds or an HTTP date) replaces the computed wait, within `max_retry_after`.
 
 What is retried is decided by the error's `retryable` flag (see `errors.py`): connection
-failures, timeouts, 408, 409, 5xx and the 429s that mean "slow down" (1302, 1303, 1305, or no
-known code). A 429 that means "no money" (1113), "locked" (1112) or "daily quota spent" (1304),
-unsafe content (1301), an unknown model (1211), a prompt too long (1261) and every other final
-4xx are not: they cannot succeed on a second try.
+failures, timeouts, 408, 409, 5xx and the 429s that mean "slow down" (1302, 1303, 1305, 1312,
+or no known code). A 429 that means "no money" (1113), "locked" or "inactive" (1112, 1121,
+1110, 1111, 1120), "daily quota spent" (1304) or a plan's limit (1308 usage cap, 1309 expired,
+1310 weekly/monthly cap, 1311 model not in the plan, 1313 fair use), unsafe content (1301), an
+unknown model (1211), a prompt too long (1261) and every other final 4xx are not: they cannot
+succeed within a call, and retrying them would spend the account's concurrency for every
+other call of a batch.
 
 The policy does no I/O: it only computes delays. The sync and async clients sleep with the
 `sleep` they were given, so tests run on a fake clock.
