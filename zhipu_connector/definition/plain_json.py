@@ -42,7 +42,11 @@ def value_problems(value: Any, *, max_depth: int = MAX_DEPTH) -> list[Problem]:
     """Where `value` holds what JSON cannot carry: NaN or infinity, a huge integer, deep nesting.
 
     Walked without recursion, so a value nested 100,000 levels deep is reported, not crashed on.
+    Dispatch asks this of every call's inputs and result, so a quick pass that only says yes or
+    no comes first; places are worked out only for a value that has a problem.
     """
+    if _plain(value, max_depth):
+        return []
     problems: list[Problem] = []
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
     while stack:
@@ -60,6 +64,31 @@ def value_problems(value: Any, *, max_depth: int = MAX_DEPTH) -> list[Problem]:
             children = item.items() if isinstance(item, dict) else enumerate(item)
             stack.extend((child, (*path, key)) for key, child in reversed(list(children)))
     return problems
+
+
+def _plain(value: Any, max_depth: int) -> bool:
+    """Whether `value` is plain JSON, without keeping track of where anything is."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is dict or kind is list:
+            if depth >= max_depth:
+                return False
+            for child in item.values() if kind is dict else item:
+                push((child, depth + 1))
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is int:
+            if item.bit_length() > 14_000 and abs(item) >= _MAX_INTEGER:  # 10**4300 needs 14,285 bits
+                return False
+        elif isinstance(item, (dict, list, float, int)):  # a subclass: the careful walk decides
+            return False
+    return True
 
 
 def read_json(text: str | bytes, **options: Any) -> Any:
