@@ -195,3 +195,19 @@ def test_a_json_workflow_file_with_nan_is_a_workflow_error():
         parse_workflow("[" * 50_000 + "]" * 50_000, json_format=True)
     with pytest.raises(WorkflowError, match="not a finite number"):
         parse_workflow("tasks:\n  - name: a\n    type: x/v1/y\n    parameters: {t: .nan}\n")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'{"t": NaN}', "row 2: NaN is not a number JSON allows"),
+        (b"[" * 60_000 + b"]" * 60_000, "row 2: nested deeper than"),
+        (b'{"t": ' + b"1" * 5000 + b"}", "row 2: an integer of more than 4300 digits"),
+        (b"not json", "row 2 is not valid JSON"),
+    ],
+)
+def test_a_batch_row_that_json_should_not_hold_is_an_input_error(line, message):
+    from zhipu_connector.workflow.batch import parse_row
+
+    with pytest.raises(InputValidationError, match=message):
+        parse_row(line, 2)

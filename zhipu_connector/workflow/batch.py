@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from zhipu_connector.definition.plain_json import JsonSyntaxError, JsonValueError, read_json
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import ActionCancelledError, ConnectorError, InputValidationError, Problem
@@ -282,12 +283,15 @@ def parse_row(line: bytes | str, row: int) -> dict[str, Any]:
             [Problem("", f"row {row} is {len(line)} bytes long, over the limit of {MAX_LINE_BYTES}")]
         )
     try:
-        value = json.loads(line)
+        value = read_json(line)
     except UnicodeDecodeError:
         raise InputValidationError([Problem("", f"row {row} is not UTF-8 text")]) from None
-    except json.JSONDecodeError as error:
+    except JsonValueError as error:  # not JSON, or JSON holding NaN, a huge integer, deep nesting
         raise InputValidationError(
-            [Problem("", f"row {row} is not valid JSON: {error.msg} at column {error.colno}")]
+            [
+                Problem(p.location, f"row {row}{' is' if isinstance(error, JsonSyntaxError) else ':'} {p.message}")
+                for p in error.problems
+            ]
         ) from None
     if not isinstance(value, dict):
         raise InputValidationError(
