@@ -121,6 +121,7 @@ class EmulatorApp:
         self._auth.check(headers.get("authorization"))
         if not self.concurrency.enter():
             raise error_for(FaultSpec("rate_limit"), self.config.retry_after_seconds)
+        send = counted = self.concurrency.counted(send)  # out of flight as its answer's last byte goes
         try:
             raw = await _read_body(receive)
             if params is None:
@@ -133,7 +134,7 @@ class EmulatorApp:
                 else:
                     await _send_whole(send, 200, answer.content_type, answer.content)
         finally:
-            self.concurrency.leave()
+            counted.leave()
 
     async def _batch_line(self, url: str, body: dict[str, Any], origin: str) -> tuple[int, dict[str, Any]]:
         """One batch line answered by the real-time handler of its `url` (`/v4/...`)."""

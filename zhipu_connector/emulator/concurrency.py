@@ -51,6 +51,15 @@ class ConcurrencyGate:
     def leave(self) -> None:
         self.in_flight -= 1
 
+    def counted(self, send: Callable[[Message], Awaitable[None]]) -> _Counted:
+        """`send`, leaving the count as the last body message goes out (or at `leave()`, once).
+
+        The platform counts a request out when its answer is complete; the client cannot start
+        its next request before that. Counting out only after `send` returns would let a fast
+        loopback client's next request arrive first, and be refused, which the platform would not.
+        """
+        return _Counted(self, send)
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "max_concurrent_requests": self.limit,
@@ -90,6 +99,23 @@ class ConcurrencyGate:
         if body.get("reset"):
             self.reset()
         return None
+
+
+class _Counted:
+    __slots__ = ("_gate", "_send", "_out")
+
+    def __init__(self, gate: ConcurrencyGate, send: Callable[[Message], Awaitable[None]]) -> None:
+        self._gate, self._send, self._out = gate, send, False
+
+    async def __call__(self, message: Message) -> None:
+        if not self._out and message.get("type") == "http.response.body" and not message.get("more_body"):
+            self.leave()
+        await self._send(message)
+
+    def leave(self) -> None:
+        if not self._out:
+            self._out = True
+            self._gate.leave()
 
 
 async def _read(receive: Callable[[], Awaitable[Message]]) -> bytes:
