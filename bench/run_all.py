@@ -25,7 +25,16 @@ from pathlib import Path
 from common import RESULTS, Row, arguments, machine, print_table, save
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ("cold_start", "per_call", "emulator_ceiling", "sequential", "concurrency", "batch", "account_limit")
+ORDER = (
+    "cold_start",
+    "per_call",
+    "emulator_ceiling",
+    "sequential",
+    "concurrency",
+    "batch",
+    "batch_api",
+    "account_limit",
+)
 """The usual order: the quick in-process scripts, the server's ceiling, then the clients."""
 
 

@@ -35,7 +35,16 @@ def table_rows(output: str) -> list[str]:
 
 
 def test_every_benchmark_of_the_performance_page_is_there() -> None:
-    assert {"cold_start", "per_call", "sequential", "concurrency", "batch", "emulator_ceiling", "account_limit"} <= set(SCRIPTS)
+    assert {
+        "cold_start",
+        "per_call",
+        "sequential",
+        "concurrency",
+        "batch",
+        "batch_api",
+        "emulator_ceiling",
+        "account_limit",
+    } <= set(SCRIPTS)
 
 
 @pytest.mark.slow

@@ -212,6 +212,16 @@ def test_embeddings_and_images_go_through_the_batch_api_too(host, clock, tmp_pat
     got = results(tmp_path / "out.jsonl")
     assert sorted(got) == [1, 2, 3] and all("output" in line for line in got.values()), got
     assert {line["url"] for line in emulator.lines} == {"/v4/embeddings"}
+    assert all(len(line["output"]["data"][0]["embedding"]) == 256 for line in got.values())
+
+    images = write_rows(
+        tmp_path / "images.jsonl",
+        [{"model": "cogview-4-250304", "imageMessages": [{"content": f"a fox number {n}"}]} for n in range(2)],
+    )
+    via_batch_api(host, emulator, clock, images, tmp_path / "images-out.jsonl", action="createImage")
+    pictures = results(tmp_path / "images-out.jsonl")
+    assert sorted(pictures) == [1, 2] and all("output" in line for line in pictures.values()), pictures
+    assert {line["url"] for line in emulator.lines} == {"/v4/embeddings", "/v4/images/generations"}
 
 
 def test_the_international_platform_is_refused_before_anything_is_sent(host, clock, tmp_path) -> None:

@@ -79,6 +79,15 @@ class Option(_Model):
     """Connection property → the values with which this option is served (`availableWith`)."""
 
 
+class OptionsSource(_Model):
+    """Options fetched live with the current connection (`optionsSource`); its plugin registers the function."""
+
+    name: str
+    description: str | None = None
+    cache_seconds: float = 300.0
+    timeout: float = 5.0
+
+
 class Property(_Model):
     """One row of a property table, or the shape of an array item or an output."""
 
@@ -99,6 +108,7 @@ class Property(_Model):
     environment: str | None = None
     allow_custom_value: bool = False
     options: tuple[Option, ...] | None = None
+    options_source: OptionsSource | None = None
     min_value: int | float | None = None
     """Typed as the property is: an INTEGER's bounds are ints (`_integers_as_int`), a NUMBER's as written."""
     max_value: int | float | None = None

@@ -43,6 +43,7 @@ def check_component(component: Component) -> list[Problem]:
             problems += _misplaced_environment(prop, f"{base}.properties.{prop.name}")
         problems += _misplaced_environment(action.output, f"{base}.output")
     problems += list(_check_availability(component))
+    problems += list(_check_options_sources(component))
     return problems
 
 
@@ -82,6 +83,35 @@ def _check_availability(component: Component) -> Iterator[Problem]:
                             f"actions.{action.name}.properties.{prop.name}.options[{index}].availableWith",
                             f"{name!r} is not a connection property of this component",
                         )
+
+
+def _check_options_sources(component: Component) -> Iterator[Problem]:
+    """`optionsSource` on top-level action properties only, each beside static `options` to fall back to."""
+    for action in component.actions:
+        for prop in action.properties:
+            where = f"actions.{action.name}.properties.{prop.name}"
+            if prop.options_source is not None and not prop.options:
+                yield Problem(
+                    f"{where}.optionsSource",
+                    "a live options source needs static options beside it, shown when the source fails",
+                )
+            if any(inner.options_source is not None for inner in _inner_properties(prop)):
+                yield Problem(
+                    where, "optionsSource is for top-level action properties only, not inside items or objects"
+                )
+    for auth in component.connection.authorizations if component.connection else ():
+        for prop in auth.properties:
+            if prop.options_source is not None:
+                yield Problem(
+                    f"connection.authorizations.{auth.name}.properties.{prop.name}.optionsSource",
+                    "optionsSource is for action properties: its options are fetched with the connection",
+                )
+
+
+def _inner_properties(prop: Property) -> Iterator[Property]:
+    for inner in (*((prop.items,) if prop.items is not None else ()), *prop.properties):
+        yield inner
+        yield from _inner_properties(inner)
 
 
 def _check_environment_names(properties: tuple[Property, ...], base: str) -> Iterator[Problem]:

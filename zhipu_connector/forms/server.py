@@ -8,6 +8,10 @@ Routes:
     POST /api/run/<component>/<action>       the same, then the action runs -> {output, warnings, media}
     POST /api/test-connection/<component>    {connection?, authorization?} -> the component's connection
                                              test: {ok, message, error, details} (200 whatever its outcome)
+    POST /api/options/<component>            {connection?, authorization?} -> the live options of every
+                                             property with an `optionsSource`: {actions: {action: {property:
+                                             {source: live|static, options, reason?}}}} (200; a failed
+                                             source gives the static options)
 
 A rejected request answers `{"errors": [{type, message, scope, problems?}]}`; `problems` are the
 host's own (`InputValidationError.problems`, `ConnectionValidationError.problems`), so the page
@@ -213,6 +217,16 @@ class FormServer:
                 [(b"content-type", b"application/json")],
                 json.dumps(scrub_value(payload), ensure_ascii=False).encode(),
             )
+        if len(parts) == 4 and parts[:3] == ["", "api", "options"]:
+            _allow(method, "POST")
+            self._check_post(headers)
+            body = _parse_body(await _read_body(receive, headers, self.max_body))
+            payload = await self._live_options(unquote(parts[3]), body)
+            return (
+                200,
+                [(b"content-type", b"application/json")],
+                json.dumps(scrub_value(payload), ensure_ascii=False).encode(),
+            )
         if len(parts) == 5 and parts[:2] == ["", "api"] and parts[2] in ("run", "validate"):
             _allow(method, "POST")
             self._check_post(headers)
@@ -252,6 +266,21 @@ class FormServer:
         values = {**self.connection_defaults.get(component, {}), **_given(body.get("connection"))}
         result = await self.host.atest_connection(component, values, body.get("authorization"))
         return 200, result.to_dict()
+
+    async def _live_options(self, component: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Each `optionsSource` property's options with the request's connection over the server's presets."""
+        found = [c for c in self.components if c.name == component]
+        if not found:
+            raise RequestError(404, f"unknown component {component!r}", kind="UnknownActionError")
+        values = {**self.connection_defaults.get(component, {}), **_given(body.get("connection"))}
+        authorization = body.get("authorization")
+        actions: dict[str, dict[str, Any]] = {}
+        for action in found[0].actions:
+            for prop in action.properties:
+                if prop.options_source is not None:
+                    result = await self.host.aproperty_options(component, action.name, prop.name, values, authorization)
+                    actions.setdefault(action.name, {})[prop.name] = result.to_dict()
+        return {"actions": actions}
 
     async def _action(self, mode: str, component: str, action: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if component not in {c.name for c in self.components}:

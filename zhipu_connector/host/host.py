@@ -15,6 +15,7 @@ from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.dispatch import arun_bound, run_bound
 from zhipu_connector.host.environment import environment_values
+from zhipu_connector.host.live_options import LiveOptions, OptionsResult, action_property, checked_sources
 from zhipu_connector.host.plugins import DEFAULT_PLUGINS, make_plugin_manager
 from zhipu_connector.host.registry import ActionHandler, BoundAction, Handler, Registry
 
@@ -41,6 +42,7 @@ class Host:
         self.registry = Registry()
         self._owners: dict[str, str] = {}  # component → the plugin that registered it
         self._connection_tests: dict[str, ActionHandler] = {}
+        self.live_options = LiveOptions()
         # Each plugin is called on its own, as pluggy would (last registered first), so the
         # host knows which plugin registered which component (see `components_of`).
         for implementation in reversed(self.plugins.hook.register_connectors.get_hookimpls()):
@@ -52,8 +54,10 @@ class Host:
             handlers: Mapping[str, ActionHandler | Handler],
             *,
             connection_test: ActionHandler | Handler | None = None,
+            options_sources: Mapping[str, ActionHandler | Handler] | None = None,
         ) -> Component:
             component = self.registry.register(definition, handlers)
+            self.live_options.register(component.name, checked_sources(component, options_sources or {}))
             self._owners[component.name] = plugin
             declared = component.connection is not None and component.connection.connection_test is not None
             if declared and connection_test is None:
@@ -160,6 +164,38 @@ class Host:
         if connection is None:  # pragma: no cover - a declared test implies a connection
             raise ConnectionValidationError([], subject=component)
         return connection
+
+    def property_options(
+        self,
+        component: str,
+        action: str,
+        name: str,
+        connection: Connection | Mapping[str, Any] | None = None,
+        authorization: str | None = None,
+    ) -> OptionsResult:
+        """The options of an action's property: live from its `optionsSource` with this connection, else static.
+
+        Never raises for a source that fails (see `live_options.py`); an unknown component,
+        action or property is an `UnknownActionError`.
+        """
+        prop = action_property(self.registry.action(component, action).action, name)
+        built = connection if isinstance(connection, Connection) else None
+        return self.live_options.resolve(component, prop, built, lambda: self.connection(component, connection, authorization))
+
+    async def aproperty_options(
+        self,
+        component: str,
+        action: str,
+        name: str,
+        connection: Connection | Mapping[str, Any] | None = None,
+        authorization: str | None = None,
+    ) -> OptionsResult:
+        """`property_options` for async callers (the form server)."""
+        prop = action_property(self.registry.action(component, action).action, name)
+        built = connection if isinstance(connection, Connection) else None
+        return await self.live_options.aresolve(
+            component, prop, built, lambda: self.connection(component, connection, authorization)
+        )
 
     def run_action(
         self,

@@ -33,6 +33,7 @@ DEMO_KEY = "demo.emulator-only-key"
 """The key the demo's emulator accepts; it is not a real key and works nowhere else."""
 
 OUTPUT_DIR_INPUT = "outputDir"
+DEMO_TASK_SECONDS = 0.5
 ZHIPU = "zhipu"
 
 
@@ -68,7 +69,9 @@ def run_demo(*, output_dir: str | Path | None = None, only: Sequence[str] = (), 
         raise ConnectorError(f"cannot create --output-dir {directory}: {error.strerror or error}") from None
     host = default_host()
     failures = 0
-    with running_emulator(EmulatorConfig(api_keys=frozenset({DEMO_KEY}))) as base_url, using_files_root(directory):
+    # Tasks (video, async image) finish within the first check, a second after they start.
+    config = EmulatorConfig(api_keys=frozenset({DEMO_KEY}), task_seconds=DEMO_TASK_SECONDS)
+    with running_emulator(config) as base_url, using_files_root(directory):
         print(f"Zhipu emulator listening at {base_url}; files go to {directory}", file=stream)
         for path in paths:
             failures += 0 if _run_one(host, path, base_url, directory, stream) else 1

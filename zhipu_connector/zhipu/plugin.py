@@ -13,11 +13,19 @@ from typing import Any
 
 from zhipu_connector.host.hookspecs import hookimpl
 from zhipu_connector.host.registry import ActionHandler
+from zhipu_connector.zhipu.long_task import long_task_handler, steps_handler
 from zhipu_connector.zhipu.one_request import one_request_handler
+from zhipu_connector.zhipu.platforms import platform_checked
 
 HANDLERS: dict[str, ActionHandler] = {
     "ask": one_request_handler("zhipu_connector.zhipu.ask:ASK"),
     "createImage": one_request_handler("zhipu_connector.zhipu.create_image:CREATE_IMAGE"),
+    "createEmbeddings": platform_checked(
+        one_request_handler("zhipu_connector.zhipu.embeddings:CREATE_EMBEDDINGS"), "embeddings"
+    ),
+    "generateVideo": long_task_handler("zhipu_connector.zhipu.video:GENERATE_VIDEO", route="videos"),
+    "createImageAsync": long_task_handler("zhipu_connector.zhipu.image_task:CREATE_IMAGE_ASYNC", route="async_images"),
+    "getTaskResult": steps_handler("zhipu_connector.zhipu.tasks:get_task_result", route="async_result"),
 }
 
 
@@ -26,7 +34,7 @@ def register_connectors(register: Callable[..., Any]) -> None:
     """Register the Zhipu component with a sync and an async handler for each action."""
     from zhipu_connector.resources import data_path
 
-    register(data_path("connector.yaml"), HANDLERS, connection_test=CONNECTION_TEST)
+    register(data_path("connector.yaml"), HANDLERS, connection_test=CONNECTION_TEST, options_sources=OPTIONS_SOURCES)
 
 
 def _test_connection(connection: Any, context: Any) -> Any:
@@ -39,6 +47,14 @@ async def _atest_connection(connection: Any, context: Any) -> Any:
     from zhipu_connector.zhipu.connection_test import acheck
 
     return await acheck(connection, context)
+
+
+#: The live options sources `connector.yaml` names (`optionsSource`), each imported when first asked.
+OPTIONS_SOURCES = {
+    "chatModels": ActionHandler(
+        run="zhipu_connector.zhipu.model_list:chat_models", arun="zhipu_connector.zhipu.model_list:achat_models"
+    ),
+}
 
 
 #: The connection test `connector.yaml` declares: one free request (`zhipu/connection_test.py`).

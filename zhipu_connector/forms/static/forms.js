@@ -445,6 +445,72 @@
     }
   }
 
+  // ------------------------------------------------------------ live options
+
+  // Properties with an optionsSource get their options from the server, with the connection
+  // form's values; when that fails, or the platform has no list, the static options stay.
+  const liveTimers = new Map();
+
+  function scheduleLiveOptions(connection) {
+    clearTimeout(liveTimers.get(connection));
+    liveTimers.set(connection, setTimeout(() => loadLiveOptions(connection.dataset.component, connection), 400));
+  }
+
+  async function loadLiveOptions(component, connection) {
+    const api = apiBase();
+    if (!api) return;
+    const body = connection ? { connection: readContainer(rootOf(connection)), authorization: connection.dataset.name } : {};
+    let data;
+    try {
+      const response = await fetch(api + "/options/" + encodeURIComponent(component), {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body), credentials: "same-origin",
+      });
+      if (!response.ok) return;
+      data = await response.json();
+    } catch (error) {
+      return;
+    }
+    for (const [action, properties] of Object.entries(data.actions || {})) {
+      const form = Array.from(document.querySelectorAll("form.zc-form[data-kind=action]"))
+        .find((candidate) => candidate.dataset.component === component && candidate.dataset.name === action);
+      if (!form) continue;
+      for (const [key, result] of Object.entries(properties)) {
+        const field = form.querySelector(
+          ':scope > .zc-fields > .zc-field[data-key="' + key + '"], :scope > .zc-fields > details > .zc-field[data-key="' + key + '"]');
+        if (field) applyOptions(field, result);
+      }
+    }
+  }
+
+  function applyOptions(field, result) {
+    const options = Array.isArray(result.options) ? result.options : [];
+    if (!options.length) return;
+    field.dataset.optionsSource = result.source === "live" ? "live" : "static";
+    const list = field.querySelector("datalist");
+    if (list) {
+      list.replaceChildren(...options.map((option) => {
+        const element = document.createElement("option");
+        element.value = typeof option.value === "string" ? option.value : JSON.stringify(option.value);
+        element.label = option.label;
+        return element;
+      }));
+      return;
+    }
+    const select = field.querySelector("select");
+    if (!select) return;
+    const chosen = select.value;
+    const blank = Array.from(select.options).filter((option) => option.value === "");
+    select.replaceChildren(...blank, ...options.map((option) => {
+      const element = document.createElement("option");
+      element.value = JSON.stringify(option.value);
+      element.textContent = option.label;
+      if (option.description) element.title = option.description;
+      return element;
+    }));
+    if (Array.from(select.options).some((option) => option.value === chosen)) select.value = chosen;
+  }
+
   function showOutput(form, data) {
     const section = form.querySelector(".zc-output");
     const body = section.querySelector(".zc-output-body");
@@ -498,6 +564,10 @@
       };
       form.addEventListener("input", changed);
       form.addEventListener("change", changed);
+      if (form.dataset.kind === "connection") {
+        form.addEventListener("change", () => scheduleLiveOptions(form));
+        loadLiveOptions(form.dataset.component, form);
+      }
       form.addEventListener("click", (event) => {
         const button = event.target.closest("button");
         if (!button) return;
