@@ -213,6 +213,8 @@ class TestVisionParts:
             (image_part("not base64 at all!"), "must be an http(s) URL or base64 image data"),
             (image_part("A" * (7 * 1024 * 1024)), "the image is larger than 5 MB"),
             (image_part("ftp://example.com/cat.png"), "must be an http(s) URL or base64"),
+            (image_part("https://[::1/cat.png"), "image_url.url: must be an http(s) URL"),
+            ({"type": "video_url", "video_url": {"url": "https://[x/clip.mp4"}}, "video_url.url: must be an http(s) URL"),
             ({"type": "video_url", "video_url": {"url": "https://example.com/clip.avi"}}, "a video must be mp4, mkv, mov"),
             ({"type": "video_url", "video_url": {"url": "file:///clip.mp4"}}, "video_url.url: must be an http(s) URL"),
             ({"type": "file", "file": {"file_id": "a", "file_url": "https://x.y/z"}}, "exactly one of file_id"),
@@ -368,6 +370,10 @@ class TestWebSearch:
         assert all(created - datetime.timedelta(days=6) <= day <= created for day in dates)
         short = emulator.chat(chat_body(tools=[web_search(search_query="GLM release")])).json()["web_search"]
         assert len(results[0]["content"]) > len(short[0]["content"])
+
+    def test_a_domain_filter_that_is_no_host_falls_back_to_the_example_domain(self, emulator: Emulator) -> None:
+        results = emulator.chat(chat_body(tools=[web_search(search_domain_filter="http://[::1", count=1)])).json()
+        assert results["web_search"][0]["link"].startswith("https://www.example.com/")
 
     def test_search_result_false_or_enable_false_return_no_results(self, emulator: Emulator) -> None:
         hidden = emulator.chat(chat_body(tools=[web_search(search_result=False)])).json()

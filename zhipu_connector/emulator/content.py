@@ -13,7 +13,7 @@ import base64
 import binascii
 import struct
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from .errors import bad_field
 
@@ -38,9 +38,9 @@ def check_part(where: str, part: Any) -> None:
         _check_image(where, _url_object(where, part, "image_url", "an image part", "<url or base64>"))
     elif kind == "video_url":
         url = _url_object(where, part, "video_url", "a video part", "<http(s) url>")
-        _check_http_url(f"{where}.video_url.url", url)
-        extension = urlsplit(url).path.rsplit("/", 1)[-1].rpartition(".")[2].lower()
-        if "." in urlsplit(url).path.rsplit("/", 1)[-1] and extension not in VIDEO_EXTENSIONS:
+        name = _check_http_url(f"{where}.video_url.url", url).path.rsplit("/", 1)[-1]
+        extension = name.rpartition(".")[2].lower()
+        if "." in name and extension not in VIDEO_EXTENSIONS:
             raise bad_field(f"{where}.video_url.url: a video must be {', '.join(VIDEO_EXTENSIONS)}, got .{extension}")
     elif kind == "file_url":
         _check_http_url(f"{where}.file_url.url", _url_object(where, part, "file_url", "a file_url part", "<url>"))
@@ -60,10 +60,14 @@ def _url_object(where: str, part: dict[str, Any], key: str, what: str, shape: st
     return url
 
 
-def _check_http_url(where: str, url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+def _check_http_url(where: str, url: str) -> SplitResult:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "https://[::1": an unclosed IPv6 literal
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise bad_field(f"{where}: must be an http(s) URL")
+    return parts
 
 
 def _check_image(where: str, url: str) -> None:

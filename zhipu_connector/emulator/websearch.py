@@ -53,5 +53,8 @@ def _domain(value: str | None) -> str:
     """The host of a domain filter (`www.sohu.com`, or a URL), else the example domain."""
     if not value:
         return _DEFAULT_DOMAIN
-    host = urlsplit(value if "//" in value else f"//{value}").hostname
+    try:
+        host = urlsplit(value if "//" in value else f"//{value}").hostname
+    except ValueError:  # not a host at all ("[::1"): the filter matches nothing known
+        host = None
     return host or _DEFAULT_DOMAIN
