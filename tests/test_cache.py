@@ -98,6 +98,26 @@ def test_a_well_formed_entry_of_the_wrong_shape_costs_a_rebuild(cache_folder):
     assert json.loads(entry.read_text())["data"]["component"]["actions"][0].get("properties", []) == []
 
 
+@pytest.mark.parametrize(
+    "schemas",
+    [
+        {"actions": {"act": "x"}, "connections": {}},
+        {"actions": {"act": {"input": [], "output": {}}}, "connections": {}},
+        {"actions": {}, "connections": {}},
+        {"actions": {"act": {"input": {}, "output": {}}}, "connections": {"other": {}}},
+        [],
+    ],
+)
+def test_a_stored_entry_with_schemas_of_the_wrong_shape_is_rebuilt(cache_folder, schemas):
+    first = parse_component(GOOD)
+    (entry,) = cache_folder.glob("component-*.json")
+    stored = json.loads(entry.read_text())
+    stored["data"]["schemas"] = schemas
+    entry.write_text(json.dumps(stored))
+    again = parse_component(GOOD)
+    assert again == first and again.derived_schemas() == first.derived_schemas()
+
+
 def test_the_interpreter_is_part_of_the_key(cache_folder, monkeypatch):
     before = cache.entry_key("test", b"m")
     monkeypatch.setattr(cache, "_stamp", None)

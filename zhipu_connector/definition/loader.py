@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zhipu_connector.cache import EntryError, cached, json_data
+from zhipu_connector.cache import EntryError, cached
 from zhipu_connector.definition.locations import location as _location
 from zhipu_connector.definition.models import Component
 from zhipu_connector.definition.rebuild import dump_model, rebuild
@@ -56,11 +56,26 @@ def _load(data: Any) -> Component:
     if not isinstance(data, dict) or set(data) != {"component", "schemas"}:
         raise EntryError("not a stored component")
     component = rebuild(Component, data["component"])
-    schemas = json_data(data["schemas"])
+    schemas = data["schemas"]  # decoded JSON already, so plain data: its shape is what is checked
     if not isinstance(schemas, dict) or set(schemas) != {"actions", "connections"}:
         raise EntryError("not a component's derived schemas")
-    if set(schemas["actions"]) != set(component.action_names):
+    actions, connections = schemas["actions"], schemas["connections"]
+    authorizations = [auth.name for auth in component.connection.authorizations] if component.connection else []
+    if not isinstance(actions, dict) or set(actions) != set(component.action_names):
         raise EntryError("schemas of other actions")
+    for entry in actions.values():
+        if not (isinstance(entry, dict) and {"input", "output"} <= set(entry) <= {"input", "output", "outputCases"}):
+            raise EntryError("not an action's schemas")
+        if not all(isinstance(entry[key], dict) for key in ("input", "output")):
+            raise EntryError("not an action's schemas")
+        if not all(
+            isinstance(case, dict) and isinstance(case.get("schema"), dict) for case in entry.get("outputCases", [])
+        ):
+            raise EntryError("not an action's output cases")
+    if not isinstance(connections, dict) or set(connections) != set(authorizations):
+        raise EntryError("schemas of other authorizations")
+    if not all(isinstance(schema, dict) for schema in connections.values()):
+        raise EntryError("not a connection's schema")
     component._schemas = schemas
     return component
 

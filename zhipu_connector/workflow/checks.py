@@ -291,8 +291,6 @@ class _Analysis:
                 continue  # the referenced value is checked by type below, and again when the task runs
             parts = parts_of(problem.location)
             message = problem.message.replace(repr(_PLACEHOLDER), "a reference")
-            if parts and isinstance(parts[-1], int) and message.startswith(f"{parts[-1]}: "):
-                message = message[len(f"{parts[-1]}: ") :]  # an array item has no label of its own
             self.report([*base, *parts], message)
 
     def _check_fit(
