@@ -315,3 +315,17 @@ def test_a_crash_at_every_step_then_a_restart_loses_nothing_and_submits_nothing_
         assert sorted(got) == list(range(1, 9)) and all("output" in line for line in got.values()), point
         assert len(emulator.per_row) == 8 and set(emulator.per_row.values()) == {1}, point
         assert not state_path(out).exists() and not work_dir(out).exists(), point
+
+
+def test_a_stop_while_the_files_are_built_sends_nothing_and_the_next_start_builds_again(host, clock, tmp_path) -> None:
+    import threading
+
+    emulator = make_emulator(clock, batch_seconds=30)
+    rows = write_rows(tmp_path / "rows.jsonl", [ask(f"q{n}") for n in range(2500)])
+    out = tmp_path / "out.jsonl"
+    stop = threading.Event()
+    stop.set()
+    summary = via_batch_api(host, emulator, clock, rows, out, stop=stop)
+    assert summary.interrupted and not emulator.uploads and state_path(out).exists()
+    summary = via_batch_api(host, emulator, clock, rows, out)
+    assert summary.succeeded == 2500 and len(results(out)) == 2500 and len(emulator.uploads) == 1

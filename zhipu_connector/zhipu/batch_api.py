@@ -94,6 +94,10 @@ LOOKUP_SLACK_MS = 10 * 60 * 1000  # files and batches older than the run's start
 _PAIR = struct.Struct("<qq")
 
 
+class _Stopped(Exception):
+    """Ctrl-C or SIGTERM while the files are being built: nothing was sent; the next start builds again."""
+
+
 class BatchRowError(ConnectorError):
     """A row the Batch API did not answer; re-run it in real time with `--retry-errors`."""
 
@@ -147,6 +151,7 @@ class BatchApiRun:
         self.state: RunState | None = None
         self.done = DoneRows()
         self._counted: dict[int, int] = {}
+        self._progress_started = False
         self._began = time.perf_counter()
         self._stack = ExitStack()
         self._client: ZhipuClient | None = None
@@ -156,7 +161,12 @@ class BatchApiRun:
 
     def run(self) -> BatchSummary:
         try:
-            if not self.start():
+            try:
+                if not self.start():
+                    return self._summary()
+            except _Stopped:
+                self.summary.interrupted = True
+                self.bulk.report("batch-api: stopped while building the files; nothing was sent")
                 return self._summary()
             if self.bulk.cancel:
                 self.cancel()
@@ -191,6 +201,7 @@ class BatchApiRun:
         self.summary.skipped = self.done.count
         if self.bulk.progress is not None:
             self.bulk.progress.start(count_rows(self.rows_path), self.done.count)
+            self._progress_started = True
         self._writer = ResultWriter(self.out_path)
         if state is None or not state.built:
             state = self._build(state)
@@ -315,6 +326,8 @@ class BatchApiRun:
         limit = self.batchable.max_lines
         try:
             for row, line in iter_rows(self.rows_path):
+                if row % 1000 == 0 and self.bulk.stop.is_set():
+                    raise _Stopped
                 self.summary.rows += 1
                 if row in self.done:
                     continue
@@ -666,7 +679,7 @@ class BatchApiRun:
         if self.state is not None and not self.summary.rows:
             self.summary.rows = count_rows(self.rows_path)
         self.summary.seconds = time.perf_counter() - self._began
-        if self.bulk.progress is not None and self.state is not None:
+        if self.bulk.progress is not None and self._progress_started:
             self.bulk.progress.finish(self.summary)
         return self.summary
 
