@@ -117,6 +117,26 @@ class TestThinking:
         assert reasoning("none") == ""
         assert reasoning("low", "glm-5.3") == reasoning("low") and reasoning("max", "glm-5.3") == reasoning("max")
 
+    def test_max_tokens_covers_the_reasoning_too(self, emulator: Emulator) -> None:
+        whole = message_of(emulator.chat(chat_body(model="glm-4.6")))
+        reasoning_tokens = count_tokens(whole["reasoning_content"])
+        starved = emulator.chat(chat_body(model="glm-4.6", max_tokens=5)).json()
+        choice = starved["choices"][0]
+        assert choice["finish_reason"] == "length" and choice["message"]["content"] == ""
+        assert whole["reasoning_content"].startswith(choice["message"]["reasoning_content"])
+        assert (
+            starved["usage"]["completion_tokens"]
+            == 5
+            == starved["usage"]["completion_tokens_details"]["reasoning_tokens"]
+        )
+        short = emulator.chat(chat_body(model="glm-4.6", max_tokens=reasoning_tokens + 3)).json()
+        assert short["choices"][0]["message"]["reasoning_content"] == whole["reasoning_content"]
+        assert count_tokens(short["choices"][0]["message"]["content"]) == 3
+        assert (
+            short["choices"][0]["finish_reason"] == "length"
+            and short["usage"]["completion_tokens"] == reasoning_tokens + 3
+        )
+
     def test_preserved_thinking_keeps_earlier_reasoning_in_the_context(self, emulator: Emulator) -> None:
         earlier = "I considered the rivers and the mountains of the country first."
         messages = [

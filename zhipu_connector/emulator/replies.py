@@ -114,8 +114,19 @@ def compose(request: ChatRequest, created: int) -> Reply:
             reasoning_tokens, cached_tokens, shown_results,
         )  # fmt: skip
 
+    # `max_tokens` covers the reasoning too, as on the platform: a small one can end in
+    # `length` with the reasoning cut and an empty answer.
+    budget = request.max_tokens
+    if reasoning is not None and budget is not None:
+        if reasoning_tokens >= budget:
+            reasoning, _, reasoning_tokens = _limit(reasoning, (), budget)
+            return Reply(
+                "", reasoning, None, "length", prompt_tokens, reasoning_tokens,
+                reasoning_tokens, cached_tokens, shown_results,
+            )  # fmt: skip
+        budget -= reasoning_tokens
     answer = _answer(request, topic, len(results) if results else 0)
-    text, finish_reason, tokens = _limit(answer, request.stop, request.max_tokens)
+    text, finish_reason, tokens = _limit(answer, request.stop, budget)
     return Reply(
         text, reasoning, None, finish_reason, prompt_tokens, reasoning_tokens + tokens,
         reasoning_tokens, cached_tokens, shown_results,
