@@ -375,3 +375,12 @@ def test_non_finite_huge_or_deep_bodies_are_a_400_not_ok_nor_a_500(app, memo_cal
     assert response.status_code == 400
     assert fragment in response.text
     assert memo_calls == []
+
+
+@pytest.mark.parametrize("secret", [["abc.mysecretkey123"], {"k": "abc.mysecretkey123"}, 98765432101])
+def test_a_secret_of_the_wrong_type_is_not_quoted_in_the_422(app, memo_calls, secret):
+    body = {"inputs": VALID, "connection": {"apiKey": secret}}
+    response = call(app, "POST", "/api/validate/memo/compose", json_body=body)
+    assert response.status_code == 422
+    assert "mysecretkey123" not in response.text and "98765432101" not in response.text
+    assert [e["location"] for e in response.json()["errors"][0]["problems"]] == ["apiKey"]
