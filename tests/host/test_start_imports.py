@@ -24,6 +24,7 @@ NOT_AT_START = [
     "zhipu_connector.definition.json_schema",
     "fastjsonschema",
     "importlib.metadata",
+    "zhipu_connector.host.connection_test",
 ]
 PROBE = (
     "import sys, json; from zhipu_connector.host.host import default_host; default_host();"

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from zhipu_connector.definition.models import Component
 from zhipu_connector.errors import ConnectionValidationError, ConnectorError, PluginError, UnknownActionError
-from zhipu_connector.host import connection_test as tests
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.dispatch import arun_bound, run_bound
@@ -57,7 +56,6 @@ class Host:
             options_sources: Mapping[str, ActionHandler | Handler] | None = None,
         ) -> Component:
             component = self.registry.register(definition, handlers)
-            self.live_options.register(component.name, checked_sources(component, options_sources or {}))
             self._owners[component.name] = plugin
             declared = component.connection is not None and component.connection.connection_test is not None
             if declared and connection_test is None:
@@ -66,6 +64,7 @@ class Host:
                 raise PluginError(f"{component.name}: a connection test is given, but the definition declares none")
             if connection_test is not None:
                 self._connection_tests[component.name] = ActionHandler.of(connection_test)
+            self.live_options.register(component.name, checked_sources(component, options_sources or {}))
             return component
 
         return register
@@ -118,6 +117,8 @@ class Host:
         an unreachable server — whatever the component's check reports). Raises
         `UnknownActionError` for an unknown component or one that declares no connection test.
         """
+        from zhipu_connector.host import connection_test as tests
+
         check, timeout = self._connection_test(component)
         try:
             connection = self._test_connection_values(component, values, authorization)
@@ -133,6 +134,8 @@ class Host:
         self, component: str, values: Connection | Mapping[str, Any] | None, authorization: str | None = None
     ) -> ConnectionTestResult:
         """`test_connection` for async callers (the form server)."""
+        from zhipu_connector.host import connection_test as tests
+
         check, timeout = self._connection_test(component)
         try:
             connection = self._test_connection_values(component, values, authorization)
@@ -180,7 +183,9 @@ class Host:
         """
         prop = action_property(self.registry.action(component, action).action, name)
         built = connection if isinstance(connection, Connection) else None
-        return self.live_options.resolve(component, prop, built, lambda: self.connection(component, connection, authorization))
+        return self.live_options.resolve(
+            component, prop, built, lambda: self.connection(component, connection, authorization)
+        )
 
     async def aproperty_options(
         self,
