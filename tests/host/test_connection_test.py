@@ -77,7 +77,7 @@ def test_a_declared_test_needs_a_check_and_a_check_needs_a_declaration(zhipu_com
 
     @hookimpl
     def register_connectors(register):
-        register(no_test, {"ask": echo.shout, "createImage": echo.shout}, connection_test=echo.check_connection)
+        register(no_test, dict.fromkeys(no_test.action_names, echo.shout), connection_test=echo.check_connection)
 
     module.register_connectors = register_connectors
     with pytest.raises(PluginError, match="zhipu: a connection test is given, but the definition declares none"):

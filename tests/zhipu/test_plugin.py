@@ -50,7 +50,7 @@ def test_the_plugin_registers_the_shipped_definition():
     [(definition, handlers, extra)] = seen
     assert definition == data_path("connector.yaml")
     assert handlers is plugin.HANDLERS and {"ask", "createImage"} <= set(handlers)
-    assert extra == {"connection_test": plugin.CONNECTION_TEST}
+    assert extra == {"connection_test": plugin.CONNECTION_TEST, "options_sources": plugin.OPTIONS_SOURCES}
 
 
 def test_registering_the_plugin_imports_neither_httpx_nor_the_client():

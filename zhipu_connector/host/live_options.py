@@ -17,8 +17,6 @@ not hammer a server that just failed.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import threading
 import time
 from collections import OrderedDict
@@ -33,7 +31,7 @@ from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.registry import ActionHandler
 from zhipu_connector.host.secrets import scrub
 
-logger = logging.getLogger("zhipu_connector.host.options")
+LOGGER = "zhipu_connector.host.options"
 
 FAILURE_SECONDS = 30.0
 MAX_CACHED = 256
@@ -130,6 +128,8 @@ class LiveOptions:
             if source.run is not None:
                 answer = _bounded_thread(source.run, connection, static, _context(component, prop), timeout)
             else:
+                import asyncio
+
                 arun = source.arun
                 assert arun is not None  # an ActionHandler has run, arun or both
                 answer = asyncio.run(asyncio.wait_for(arun(connection, static, _context(component, prop)), timeout))
@@ -143,6 +143,8 @@ class LiveOptions:
         self, component: str, prop: Property, connection: Connection | None, build: Callable[[], Any]
     ) -> OptionsResult:
         """`resolve` for async callers (the form server); a sync source runs in a worker thread."""
+        import asyncio
+
         cached, source, connection, static = self._begin(component, prop, connection, build)
         if cached is not None:
             return cached
@@ -219,7 +221,11 @@ class LiveOptions:
             reason = f"the options source did not answer within {prop.options_source.timeout:g} s"  # type: ignore[union-attr]
         else:
             reason = scrub(str(error)) or type(error).__name__
-        logger.info("%s.%s: live options unavailable, showing the static list: %s", component, prop.name, reason)
+        import logging
+
+        logging.getLogger(LOGGER).info(
+            "%s.%s: live options unavailable, showing the static list: %s", component, prop.name, reason
+        )
         return self._keep(component, prop, connection, OptionsResult(static, "static", reason, fetched_at=self.clock()))
 
     def _keep(

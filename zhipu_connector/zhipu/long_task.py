@@ -37,6 +37,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zhipu_connector.host.errors import PluginError
 from zhipu_connector.host.registry import ActionHandler
+from zhipu_connector.zhipu.errors import InvalidRequestError, ZhipuError, ZhipuTimeoutError
+from zhipu_connector.zhipu.platforms import check_served, explain_not_served, platform_of
+from zhipu_connector.zhipu.routes import ASYNC_RESULT
 
 if TYPE_CHECKING:
     from zhipu_connector.host.connection import Connection
@@ -108,7 +111,7 @@ def _real_sleep(seconds: float, context: ActionContext) -> None:
 
 
 async def _real_asleep(seconds: float, context: ActionContext) -> None:
-    import anyio
+    import anyio  # imported here: anyio loads asyncio, which a start must not
 
     end = time.monotonic() + seconds
     while not context.cancelled:
@@ -122,7 +125,6 @@ async def _real_asleep(seconds: float, context: ActionContext) -> None:
 
 
 def task_failed(task_id: str, answer: Mapping[str, Any], action: str) -> Exception:
-    from zhipu_connector.zhipu.errors import ZhipuError
 
     request_id = answer.get("request_id")
     return ZhipuError(
@@ -133,7 +135,6 @@ def task_failed(task_id: str, answer: Mapping[str, Any], action: str) -> Excepti
 
 
 def task_timed_out(task_id: str, seconds: float, action: str) -> Exception:
-    from zhipu_connector.zhipu.errors import ZhipuTimeoutError
 
     return ZhipuTimeoutError(
         f"{action}: task {task_id} was still PROCESSING after {seconds:g} s (the timeout); it keeps running on "
@@ -225,7 +226,6 @@ def wait_steps(
 
 def check_step(task_id: str, request_id: str) -> Call:
     """One look at a task: `GET /async-result/{id}`."""
-    from zhipu_connector.zhipu.routes import ASYNC_RESULT
 
     return Call(ASYNC_RESULT, None, request_id, {"id": task_id})
 
@@ -265,7 +265,6 @@ class LongTask:
         self, inputs: Mapping[str, Any], connection: Connection, context: ActionContext
     ) -> Generator[Step, Any, dict[str, Any]]:
         """Submit, then (unless `waitForResult` is false) wait; the output."""
-        from zhipu_connector.zhipu.platforms import check_served, platform_of
 
         platform = platform_of(connection)
         action = f"{context.component}.{context.action}"
@@ -292,8 +291,6 @@ StepsOf = Callable[[Mapping[str, Any], "Connection", "ActionContext"], Generator
 def run_steps(steps: Generator[Step, Any, Any], connection: Connection, context: ActionContext, route: str) -> Any:
     """Perform `steps` with the shared sync client; the generator's result."""
     from zhipu_connector.zhipu.connections import sync_client
-    from zhipu_connector.zhipu.errors import ZhipuError
-    from zhipu_connector.zhipu.platforms import explain_not_served
 
     sleep = timing().sleep or _real_sleep
     action = f"{context.component}.{context.action}"
@@ -324,8 +321,6 @@ async def arun_steps(
 ) -> Any:
     """`run_steps` on the loop's shared async client."""
     from zhipu_connector.zhipu.connections import async_client
-    from zhipu_connector.zhipu.errors import ZhipuError
-    from zhipu_connector.zhipu.platforms import explain_not_served
 
     asleep = timing().asleep or _real_asleep
     action = f"{context.component}.{context.action}"
@@ -354,8 +349,6 @@ async def arun_steps(
 def _explained(error: Exception, step: Call, route: str, action: str, explain: Callable[..., Exception]) -> Exception:
     """A failed step's error, said in the task's terms: an unknown task id, or an endpoint not served."""
     if step.path_params and getattr(error, "code", None) == "1233":
-        from zhipu_connector.zhipu.errors import InvalidRequestError
-
         task_id = step.path_params.get("id", "")
         return InvalidRequestError(
             f"{action}: the platform knows no task {task_id} — it expired, belongs to another account "

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zhipu_connector.zhipu.platforms import check_served, platform_of
+from zhipu_connector.zhipu.routes import MODELS
 
 SOURCE = "zhipu.chatModels"
 
@@ -32,7 +33,6 @@ def merged(answer: Mapping[str, Any], static: Sequence[Mapping[str, Any]]) -> li
 def chat_models(connection: Any, static: Sequence[Mapping[str, Any]], context: Any) -> list[dict[str, Any]]:
     """The sync source: one `GET /models` through the shared client."""
     from zhipu_connector.zhipu.connections import sync_client
-    from zhipu_connector.zhipu.routes import MODELS
 
     check_served(MODELS.name, SOURCE, platform_of(connection))
     with sync_client(connection) as client:
@@ -42,7 +42,6 @@ def chat_models(connection: Any, static: Sequence[Mapping[str, Any]], context: A
 async def achat_models(connection: Any, static: Sequence[Mapping[str, Any]], context: Any) -> list[dict[str, Any]]:
     """The async source, on the loop's shared client."""
     from zhipu_connector.zhipu.connections import async_client
-    from zhipu_connector.zhipu.routes import MODELS
 
     check_served(MODELS.name, SOURCE, platform_of(connection))
     async with async_client(connection) as client:

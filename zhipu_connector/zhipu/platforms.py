@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from zhipu_connector.host.errors import ConnectorError, InputValidationError, PluginError, Problem
 from zhipu_connector.host.registry import ActionHandler
+from zhipu_connector.zhipu.errors import InvalidRequestError
 
 MAINLAND = "mainland"
 INTERNATIONAL = "international"
@@ -44,8 +46,6 @@ MODELS_SERVED_BY: dict[str, dict[str, frozenset[str]]] = {
 
 def platform_of(connection: Mapping[str, Any] | Any) -> str | None:
     """`mainland`, `international`, or None for a base URL of neither platform (a proxy, the emulator)."""
-    from urllib.parse import urlsplit
-
     from zhipu_connector.zhipu.config import resolve_base_url
 
     base_url = connection.get("baseUrl") if connection is not None else None
@@ -93,8 +93,6 @@ def explain_not_served(error: ConnectorError, route: str, action: str) -> Connec
     status = getattr(error, "status", None)
     if status != 404:
         return error
-    from zhipu_connector.zhipu.errors import InvalidRequestError
-
     served = SERVED_BY.get(route)
     hint = f" (only {_names(served)} offers it)" if served else ""
     return InvalidRequestError(
