@@ -114,19 +114,20 @@ def environment_stamp() -> str:
     global _stamp
     if _stamp is None:
         interpreter = f"{sys.implementation.name}|{sys.implementation.cache_tag}|{sys.version}|{sys.platform}"
-        _stamp = "\n".join((interpreter, __version__, _code_hash(), distributions_stamp()))
+        distributions = _distributions if _distributions is not None else distributions_stamp()
+        _stamp = "\n".join((interpreter, __version__, _code_hash(), distributions))
     return _stamp
 
 
 def distributions_stamp() -> str:
     """The installed distributions: the name and time of each metadata folder on `sys.path`.
 
-    Installing, upgrading, reinstalling or removing a distribution changes it. Read once per
-    process: a process does not see distributions installed after it started anyway.
+    Installing, upgrading, reinstalling or removing a distribution changes it. Scanned afresh on
+    each call (the entry-point cache must see an install made while the process runs); the
+    environment's stamp reuses the latest scan, so a start scans once.
     """
     global _distributions
-    if _distributions is None:
-        _distributions = _scan_distributions()
+    _distributions = _scan_distributions()
     return _distributions
 
 
