@@ -36,10 +36,11 @@ def ask(prompt: str, model: str = "glm-4-plus", **fields: Any) -> dict[str, Any]
 def via_batch_api(
     host: Any, emulator: Submissions, clock: FakeClock, rows: Path, out: Path, *, action: str = "ask", **options: Any
 ):
+    via = options.pop("via", "batch-api")
     with connections.configured(transport_factory=connections.InProcessTransports(emulator)):
         return run_bulk(
             host,
-            "batch-api",
+            via,
             "zhipu",
             action,
             rows,
@@ -329,3 +330,50 @@ def test_a_stop_while_the_files_are_built_sends_nothing_and_the_next_start_build
     assert summary.interrupted and not emulator.uploads and state_path(out).exists()
     summary = via_batch_api(host, emulator, clock, rows, out)
     assert summary.succeeded == 2500 and len(results(out)) == 2500 and len(emulator.uploads) == 1
+
+
+class RecordedProgress:
+    def __init__(self) -> None:
+        self.started: tuple[int | None, int] | None = None
+        self.advances: list[bool] = []
+        self.finished = False
+
+    def start(self, total: int | None, already_done: int) -> None:
+        self.started = (total, already_done)
+
+    def advance(self, ok: bool) -> None:
+        self.advances.append(ok)
+
+    def finish(self, summary: Any) -> None:
+        self.finished = True
+
+
+def test_progress_moves_while_the_batches_run_and_counts_every_row_once(host, clock, tmp_path) -> None:
+    emulator = make_emulator(clock, batch_seconds=100)
+    rows = write_rows(tmp_path / "rows.jsonl", [ask(f"q{n}") for n in range(30)] + [ask("new", "glm-4.7")])
+    out = tmp_path / "out.jsonl"
+    write_rows(out, [{"row": 1, "output": "done before"}])
+    progress = RecordedProgress()
+    seen_while_running: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        seen_while_running.append(len(progress.advances))
+        clock.sleep(seconds)
+
+    via_batch_api(host, emulator, clock, rows, out, progress=progress, options={"sleep": sleep})
+    assert progress.started == (31, 1) and progress.finished
+    assert len(progress.advances) == 30 and progress.advances.count(False) == 1  # glm-4.7, refused
+    assert any(0 < count < 30 for count in seen_while_running)  # the bar moved before the collection
+    assert len(results(out)) == 31
+
+
+def test_a_way_the_action_does_not_have_is_named_with_the_ways_it_has(host, clock, tmp_path) -> None:
+    with pytest.raises(BatchError, match=r"--via nightly: .* it can run via: batch-api \(Zhipu's Batch API"):
+        via_batch_api(
+            host,
+            make_emulator(clock),
+            clock,
+            write_rows(tmp_path / "r.jsonl", [ask("x")]),
+            tmp_path / "o",
+            via="nightly",
+        )

@@ -54,7 +54,8 @@ def register_bulk_runners(register: Callable[..., None]) -> None:
 
     Call `register(name, component, actions, target, summary)`: `actions` are the action keys
     of *your* `component` the runner takes, `target` the `"module:function"` of the runner
-    (imported only when `--via NAME` is chosen), `summary` one line for `--help`. The runner is
+    (imported only when `--via NAME` is chosen), `summary` one line saying what it is
+    (listed when `--via` names a runner the action does not have). The runner is
     called as `function(host, component, action, rows_path, out_path, *, run)` with a
     `zhipu_connector.workflow.bulk.BulkRun` (connection, progress, stop event, paths of its
     state file and work directory, `retry_errors`, `cancel`, `report`), and returns a

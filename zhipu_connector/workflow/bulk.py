@@ -90,8 +90,14 @@ def find_bulk_runner(host: Host, name: str, component: str, action: str) -> Bulk
     for runner in runners:
         if runner.name == name and runner.component == component and action in runner.actions:
             return runner
-    offered = sorted({r.name for r in runners if r.component == component and action in r.actions})
-    known = ", ".join(offered) if offered else "none (only real time, without --via)"
+    offered = sorted(
+        {
+            f"{r.name} ({r.summary})" if r.summary else r.name
+            for r in runners
+            if r.component == component and action in r.actions
+        }
+    )
+    known = "; ".join(offered) if offered else "none (only real time, without --via)"
     raise BatchError(f"--via {name}: no such way to run {component}.{action}; it can run via: {known}")
 
 
