@@ -157,3 +157,24 @@ def results(out: Path) -> dict[int, dict[str, Any]]:
     rows = [record["row"] for record in records]
     assert len(rows) == len(set(rows)), f"rows written twice: {[r for r, n in Counter(rows).items() if n > 1][:10]}"
     return {record["row"]: record for record in records}
+
+
+def files_left(emulator: Submissions) -> list[dict[str, Any]]:
+    """The batch files the account still holds on the emulator (every page)."""
+    import asyncio
+
+    async def listing() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        after = None
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=emulator.app), base_url=ORIGIN + BASE_PATH
+        ) as client:
+            while True:
+                params = {"purpose": "batch", "limit": 100, **({"after": after} if after else {})}
+                page = (await client.get("/files", params=params, headers={"Authorization": f"Bearer {KEY}"})).json()
+                if not page["data"]:
+                    return found
+                found += page["data"]
+                after = page["data"][-1]["id"]
+
+    return asyncio.run(listing())

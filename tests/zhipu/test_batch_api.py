@@ -8,7 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_api_support import BASE_PATH, KEY, ORIGIN, FakeClock, Submissions, make_emulator, results, write_rows
+from batch_api_support import (
+    BASE_PATH,
+    KEY,
+    ORIGIN,
+    FakeClock,
+    Submissions,
+    files_left,
+    make_emulator,
+    results,
+    write_rows,
+)
 
 from zhipu_connector.host.host import default_host
 from zhipu_connector.workflow.batch import BatchError, run_batch
@@ -80,6 +90,7 @@ def test_every_row_gets_one_line_with_the_output_real_time_gives(host, clock, tm
     assert sorted(lines for _, lines in emulator.uploads) == [12, 13]  # one model per file
     assert set(emulator.per_row.values()) == {1} and len(emulator.per_row) == 25
     assert not state_path(tmp_path / "out.jsonl").exists() and not work_dir(tmp_path / "out.jsonl").exists()
+    assert files_left(emulator) == []
 
     # The same rows in real time: the same outputs, and the same request bodies.
     live = make_emulator(clock)
@@ -181,9 +192,7 @@ def test_cancel_stops_the_running_batches_and_reports_the_rest(host, clock, tmp_
     assert state_path(out).exists() and not out.read_text()
 
     with pytest.raises(BatchError, match="in progress"):  # a real-time run now would submit the rows twice
-        from zhipu_connector.workflow.bulk import refuse_if_bulk_pending
-
-        refuse_if_bulk_pending(out)
+        real_time(host, emulator, rows, out)
 
     summary = via_batch_api(host, emulator, clock, rows, out, cancel=True)
     got = results(out)
@@ -316,6 +325,7 @@ def test_a_crash_at_every_step_then_a_restart_loses_nothing_and_submits_nothing_
         assert sorted(got) == list(range(1, 9)) and all("output" in line for line in got.values()), point
         assert len(emulator.per_row) == 8 and set(emulator.per_row.values()) == {1}, point
         assert not state_path(out).exists() and not work_dir(out).exists(), point
+        assert files_left(emulator) == [], point  # inputs deleted by the platform, results by the run
 
 
 def test_a_stop_while_the_files_are_built_sends_nothing_and_the_next_start_builds_again(host, clock, tmp_path) -> None:

@@ -329,6 +329,9 @@ async def run_batch(
     if out_path.exists() and out_path.resolve() == rows_path.resolve():
         raise BatchError("the results file must not be the rows file")
     _check_results_path(out_path)
+    from zhipu_connector.workflow.bulk import refuse_if_bulk_pending  # bulk.py imports this module
+
+    refuse_if_bulk_pending(out_path)  # its submitted rows have no line yet: they would run twice
     bound = host.action(component, action)
     if not isinstance(connection, Connection) and bound.connections.required:
         connection = host.connection(component, connection or {})

@@ -563,9 +563,17 @@ class BatchApiRun:
                 self._write({"row": row, "error": self._unanswered(part).to_dict()}, ok=False, part=part)
         part.collected = True
         self._save()
+        self._tidy(part)
+
+    def _tidy(self, part: Part) -> None:
+        """Delete the part's output and error files on the platform (they count against its file limit)."""
+        if part.tidied:
+            return
         for file_id in (part.output_file, part.error_file):
             if file_id:
                 self._delete_file(file_id)
+        part.tidied = True
+        self._save()
 
     def _collect_line(
         self, part: Part, line: bytes, rows: array[int], offsets: array[int], seen: bytearray, values: IO[bytes]
@@ -622,6 +630,8 @@ class BatchApiRun:
         return BatchResultMissingError(f"{batch} finished without a result for this row; {rerun}")
 
     def _finish(self) -> None:
+        for part in self._state().parts:  # a part collected just before a crash may not be tidied yet
+            self._tidy(part)
         shutil.rmtree(self.bulk.work_dir, ignore_errors=True)
         self.bulk.state_path.unlink(missing_ok=True)
 

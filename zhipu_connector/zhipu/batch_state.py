@@ -44,6 +44,7 @@ class Part:
     errors: str | None = None
     never_sent: bool = False  # cancelled before it was created: its rows were never submitted
     collected: bool = False
+    tidied: bool = False  # its output and error files deleted on the platform
 
     @property
     def finished(self) -> bool:
