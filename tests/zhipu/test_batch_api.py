@@ -387,3 +387,16 @@ def test_a_way_the_action_does_not_have_is_named_with_the_ways_it_has(host, cloc
             tmp_path / "o",
             via="nightly",
         )
+
+
+def test_retry_errors_through_the_batch_api_sends_only_the_failed_rows_again(host, clock, tmp_path) -> None:
+    rows = write_rows(tmp_path / "rows.jsonl", [ask(f"Question {n}") for n in range(6)])
+    out = tmp_path / "out.jsonl"
+    via_batch_api(host, make_emulator(clock, batch_seconds=30, fault="failed_lines;times=2"), clock, rows, out)
+    failed = sorted(row for row, line in results(out).items() if "error" in line)
+    assert len(failed) == 2
+    again = make_emulator(clock, batch_seconds=30)
+    summary = via_batch_api(host, again, clock, rows, out, retry_errors=True)
+    assert summary.succeeded == 2 and summary.skipped == 4
+    assert sorted(again.per_row) == [f"row-{row:06d}" for row in failed]
+    assert all("output" in line for line in results(out).values()) and len(results(out)) == 6
