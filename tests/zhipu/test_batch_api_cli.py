@@ -161,5 +161,6 @@ def _kill_and_resume(emulator, clock, base_url, tmp_path):
     assert all("output" in line for line in lines.values())
     assert len(emulator.per_row) == 600 and set(emulator.per_row.values()) == {1}, f"seed {seed}, killed at {killed}"
     assert len(emulator.batches) == 3
-    assert not state_path(out).exists()
+    assert not state_path(out).exists() and not work_dir(out).exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.jsonl", "rows.jsonl"]  # nothing left behind
     assert len(killed) >= 3, f"seed {seed}: only {killed} killed, the moments are too late"
