@@ -205,9 +205,10 @@ def _check_options(prop: Property, where: str) -> Iterator[Problem]:
 def value_problems(prop: Property, value: object) -> list[str]:
     """Why `value` cannot be this property's value (bounds, pattern, options); empty if it can."""
     problems: list[str] = []
-    if prop.min_value is not None and _is_number(value) and value < prop.min_value:
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if prop.min_value is not None and number is not None and number < prop.min_value:
         problems.append(f"{value} is below minValue {prop.min_value}")
-    if prop.max_value is not None and _is_number(value) and value > prop.max_value:
+    if prop.max_value is not None and number is not None and number > prop.max_value:
         problems.append(f"{value} is above maxValue {prop.max_value}")
     if isinstance(value, str):
         if prop.min_length is not None and len(value) < prop.min_length:

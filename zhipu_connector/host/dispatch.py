@@ -129,7 +129,7 @@ def _visible(
 
     kept: dict[str, Any] = {}
     by_name = {prop.name: prop for prop in properties}
-    scope: Mapping[str, Any] = values if root is None else ChainMap(values, root)
+    scope: Mapping[str, Any] = values if root is None else ChainMap(values, dict(root))
     for key, value in values.items():
         prop = by_name.get(key)
         if prop is None:
