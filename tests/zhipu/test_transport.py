@@ -8,15 +8,17 @@ the server's side.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 import pytest
 
-from zhipu_connector.zhipu.client import AsyncZhipuClient
+from zhipu_connector.zhipu.client import AsyncZhipuClient, ZhipuClient
 from zhipu_connector.zhipu.errors import ZhipuConnectionError
-from zhipu_connector.zhipu.transport import AsyncSpreadTransport
+from zhipu_connector.zhipu.transport import AsyncSpreadTransport, SpreadTransport
 
 KEY = "transportid.transportSecret01"
 REPLY = b'{"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"ok"}}]}'
@@ -215,3 +217,76 @@ def test_an_unlimited_pool_opens_as_many_connections_as_calls_in_flight() -> Non
 
     asyncio.run(go())
     assert server.accepted == 30 and server.most_in_flight == 30
+
+
+# --- the sync client's SpreadTransport, from many threads -----------------------------------------
+
+
+@contextmanager
+def serving_in_a_thread(server: CountingServer) -> Iterator[str]:
+    """`serving(server)` on an event loop of its own thread, for sync clients."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    context = serving(server)
+    try:
+        yield asyncio.run_coroutine_threadsafe(context.__aenter__(), loop).result()
+    finally:
+        asyncio.run_coroutine_threadsafe(context.__aexit__(None, None, None), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(2)
+        loop.close()
+
+
+def sync_client(base_url: str, **limits: int) -> ZhipuClient:
+    return ZhipuClient(KEY, base_url, max_retries=0, limits=httpx.Limits(**limits))
+
+
+def test_the_sync_client_spreads_its_connections_unless_given_a_transport() -> None:
+    with (
+        ZhipuClient(KEY) as default,
+        ZhipuClient(KEY, transport=httpx.MockTransport(lambda r: httpx.Response(200))) as given,
+    ):
+        assert isinstance(default._http._transport, SpreadTransport)
+        assert isinstance(given._http._transport, httpx.MockTransport)
+
+
+def test_threads_never_exceed_max_connections_and_all_are_answered() -> None:
+    server = CountingServer(delay=0.02)
+    with serving_in_a_thread(server) as base_url, sync_client(base_url, max_connections=8) as zhipu:
+        with ThreadPoolExecutor(32) as threads:
+            replies = list(threads.map(lambda _: zhipu.chat(BODY), range(96)))
+        assert zhipu._http._transport.open_pools == 8
+    assert [reply["choices"][0]["message"]["content"] for reply in replies] == ["ok"] * 96
+    assert server.accepted == 8 and server.most_in_flight == 8 and server.served == 96
+
+
+def test_one_thread_at_a_time_reuses_one_connection_and_a_failure_gives_it_back() -> None:
+    server = CountingServer()
+    with serving_in_a_thread(server) as base_url, sync_client(base_url, max_connections=4) as zhipu:
+        for _ in range(10):
+            zhipu.chat(BODY)
+        server.hang_up = True
+        for _ in range(3):
+            with pytest.raises(ZhipuConnectionError):
+                zhipu.chat(BODY)
+        server.hang_up = False
+        zhipu.chat(BODY)
+        assert zhipu._http._transport.open_pools == 1
+    assert server.served == 11
+
+
+def test_a_sync_stream_keeps_its_connection_until_it_is_closed_and_close_closes_every_pool() -> None:
+    server = CountingServer()
+    with serving_in_a_thread(server) as base_url:
+        transport = SpreadTransport(httpx.Limits(max_connections=10))
+        with httpx.Client(transport=transport) as http:
+            url = base_url + "/chat/completions"
+            with http.stream("POST", url, json=BODY) as open_response:
+                http.post(url, json=BODY)  # the first connection is taken: a second one
+                open_response.read()
+            for _ in range(3):
+                http.post(url, json=BODY)
+            assert transport.open_pools == 2
+        assert transport.open_pools == 0
+    assert server.accepted == 2

@@ -33,7 +33,7 @@ from zhipu_connector.zhipu.exchange import EventStream, ExchangeCore, Read, Send
 from zhipu_connector.zhipu.protocol import prepare_body
 from zhipu_connector.zhipu.retry import DEFAULT_MAX_RETRIES
 from zhipu_connector.zhipu.routes import CHAT, IMAGES, Route
-from zhipu_connector.zhipu.transport import AsyncSpreadTransport
+from zhipu_connector.zhipu.transport import AsyncSpreadTransport, SpreadTransport
 
 # Zhipu bounds the requests in flight per account itself (429, code 1302, retried), so a pool
 # smaller than the caller's concurrency only makes calls queue for a socket (and fail with a
@@ -119,7 +119,9 @@ class ZhipuClient(ExchangeCore, _Shorthands[dict[str, Any], Generator[dict[str, 
         self._http = httpx.Client(
             headers=self._constant_headers,
             timeout=self.timeouts.to_httpx(),
-            transport=transport,
+            # One pool per connection, as for the async client: many threads calling one client
+            # would otherwise meet httpcore's pool cost (see transport.py).
+            transport=transport if transport is not None else SpreadTransport(limits),
             limits=limits,
             follow_redirects=False,
         )
