@@ -32,6 +32,7 @@ ORDER = (
     "sequential",
     "concurrency",
     "batch",
+    "batch_embeddings",
     "batch_api",
     "account_limit",
 )
