@@ -326,6 +326,9 @@ def _client_arguments(key: Connection, settings: _Settings, kind: ClientKind) ->
         "base_url": key.get("baseUrl"),
         "auth": key.get("authentication", "API_KEY"),
     }
+    timeout = key.get("timeout")
+    if timeout is not None:  # the connection's deadline per call (see config.Deadlines)
+        arguments["deadline"] = timeout
     if settings.transport_factory is not None:
         transport = settings.transport_factory(kind)
         if transport is not None:
