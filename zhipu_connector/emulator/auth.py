@@ -2,7 +2,8 @@
 
 Two accepted forms: `Bearer <id>.<secret>` (an API key) and `Bearer <JWT>` (HS256 over the
 secret half, JOSE header `sign_type: "SIGN"`, claims `api_key`, `exp` and `timestamp` in epoch
-MILLISECONDS). The checks are deliberately exact about the millisecond clock: a client that
+MILLISECONDS). As on the platform, a JWT is also accepted without the `Bearer ` scheme; an API
+key is not. The checks are deliberately exact about the millisecond clock: a client that
 writes `exp` in seconds produces a token that expired in 1970, and is told so.
 
 Messages never repeat the key or the token: the emulator's replies may end up in logs.
@@ -46,6 +47,9 @@ class Authenticator:
             raise unauthorized("1001", "Authorization header is missing")
         scheme, _, token = header.strip().partition(" ")
         token = token.strip()
+        if not token and scheme.count(".") == 2:
+            self._check_jwt(scheme)  # a bare JWT, which the platform accepts too
+            return
         if scheme.lower() != "bearer":
             raise unauthorized("1000", "Authentication failed: the Authorization header must be 'Bearer <token>'")
         if not token:
@@ -68,8 +72,11 @@ class Authenticator:
         try:
             header = jwt.get_unverified_header(token)
             claims = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, RecursionError, ValueError, TypeError):
+            # RecursionError: a header or claims nested thousands deep, which json cannot read
             raise unauthorized("1002", "Invalid token: not a decodable JWT") from None
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            raise unauthorized("1002", "Invalid token: not a decodable JWT")
         if header.get("alg") != "HS256":
             raise unauthorized("1002", "Invalid token: JWT header alg must be HS256")
         if header.get("sign_type") != "SIGN":
@@ -104,7 +111,7 @@ class Authenticator:
             jwt.decode(token, secret, algorithms=["HS256"], options=_SIGNATURE_ONLY)
         except jwt.InvalidSignatureError:
             raise unauthorized("1004", "Signature verification failed") from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, RecursionError, ValueError, TypeError):
             raise unauthorized("1002", "Invalid token: not a decodable JWT") from None
 
 
