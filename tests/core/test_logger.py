@@ -52,4 +52,4 @@ def test_core_is_a_built_in_plugin_without_a_connection():
     assert "zhipu_connector.core.plugin" in DEFAULT_PLUGINS
     component = load_component(__import__("zhipu_connector.core.plugin", fromlist=["DEFINITION"]).DEFINITION)
     assert (component.name, component.version, component.connection) == ("core", 1, None)
-    assert component.action_names == ("logger", "textTemplate", "download")
+    assert component.action_names == ("logger", "textTemplate", "download", "rankBySimilarity")
