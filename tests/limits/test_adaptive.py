@@ -111,7 +111,7 @@ def test_it_follows_a_cap_that_rises() -> None:
 def test_a_caller_that_does_not_fill_the_limit_does_not_grow_it() -> None:
     limit = AdaptiveLimit(initial=4)
     for _ in range(1000):
-        limit.succeeded(saturated=False)
+        limit.succeeded(held=1)
     assert limit.current == 4
 
 
@@ -120,15 +120,28 @@ def test_one_refusal_steps_down_by_one_and_marks_the_ceiling() -> None:
     limit.overloaded()
     assert (limit.current, limit.ceiling) == (9, 10)
     for _ in range(32 * 9 - 1):  # at the plateau: no growth until the probe period is over
-        limit.succeeded(saturated=True)
+        limit.succeeded(held=limit.current)
     assert limit.current == 9
-    limit.succeeded(saturated=True)
+    limit.succeeded(held=limit.current)
     assert limit.current == 10  # probing
     limit.overloaded()  # refused: back to the plateau
     assert (limit.current, limit.ceiling) == (9, 10)
     for _ in range(32 * 9 + 11):  # a probe that holds a whole round trip: the cap rose
-        limit.succeeded(saturated=True)
+        limit.succeeded(held=limit.current)
     assert limit.ceiling == 0 and limit.current > 10  # slow start again
+
+
+def test_a_refusal_brings_the_limit_to_what_was_held_and_stale_ones_count_for_nothing() -> None:
+    limit = AdaptiveLimit(initial=4)
+    for _ in range(40):  # slow start overshoots: 44
+        limit.succeeded(held=limit.current)
+    limit.overloaded(held=33)  # the first refused request had 32 others out: the cap is 32 at most
+    assert (limit.current, limit.ceiling) == (32, 33)
+    for held in range(34, 45):  # the rest of the burst was sent under the higher limit
+        limit.overloaded(held)
+    assert (limit.current, limit.ceiling) == (32, 33)
+    limit.overloaded(held=32)  # refused at the new level: news
+    assert (limit.current, limit.ceiling) == (31, 32)
 
 
 def test_the_limit_stays_within_minimum_and_maximum() -> None:
@@ -138,7 +151,7 @@ def test_the_limit_stays_within_minimum_and_maximum() -> None:
     assert limit.current == 2
     limit = AdaptiveLimit(initial=2, minimum=2, maximum=5)
     for _ in range(100):
-        limit.succeeded(saturated=True)
+        limit.succeeded(held=limit.current)
     assert limit.current == 5
 
 
@@ -160,3 +173,10 @@ def test_a_fixed_limit_never_moves() -> None:
 def test_bad_settings_are_refused_with_the_setting_named(settings: dict[str, int], message: str) -> None:
     with pytest.raises(LimitConfigError, match=message):
         AdaptiveLimit(**settings)
+
+
+def test_slow_start_stops_at_twice_what_succeeded_while_more_are_on_their_way() -> None:
+    limit = AdaptiveLimit(initial=32)
+    for _ in range(1000):  # answers to requests sent with 32 out; the ones sent above are slow to arrive
+        limit.succeeded(held=32)
+    assert limit.current == 2 * 32 + 1  # the step from twice what was proven is the last

@@ -60,14 +60,15 @@ def test_the_lua_steps_are_the_python_steps(redis_url: str) -> None:
     chance = random.Random(14)
     for step in range(3000):
         event = chance.choices(["success", "idle", "overload", "neutral"], weights=[90, 4, 3, 3])[0]
-        saturated = event != "idle"
-        permit = Permit(held=64 if saturated else 1, limit=64, lease="none")
+        held = local.current if event != "idle" else chance.randint(1, max(1, local.current // 2 - 1))
+        permit = Permit(held=held, limit=64, lease="none")
         if event in ("success", "idle"):
-            local.succeeded(saturated)
+            local.succeeded(held)
             shared.release_blocking(permit, Outcome.SUCCEEDED)
-        elif event == "overload":
-            local.overloaded()
-            shared.release_blocking(permit, Outcome.OVERLOADED)
+        elif event == "overload":  # sent with any number in flight: at, below or above the limit now
+            held = chance.randint(1, local.current + 3)
+            local.overloaded(held)
+            shared.release_blocking(Permit(held=held, limit=64, lease="none"), Outcome.OVERLOADED)
         else:
             shared.release_blocking(permit, Outcome.NEUTRAL)
         state = shared_state(shared)

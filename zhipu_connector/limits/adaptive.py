@@ -3,9 +3,11 @@
 The server answers "too many in flight" at once and precisely: a request it turns away was the
 one too many. So the limit is taken down by one for each refusal rather than cut by a factor
 (AIMD's multiplicative decrease would spend a quarter or more of the server's capacity in its
-saw-tooth). A server admits only requests that hold a permit here, so a refusal means at least
-`limit + 1` were held: one step down per refusal never goes below the server's limit, and a
-sudden drop (32 → 8) is followed in exactly as many refusals as there were requests too many.
+saw-tooth). A server admits only requests that hold a permit here, so a request refused when
+`held` permits were out (itself included) shows that the server's limit is at most `held - 1`:
+the limit comes down to that (by one at least), never below the server's limit, and a sudden
+drop (32 → 8) is followed in exactly as many refusals as there were requests too many. A
+refusal of a request sent under a higher limit, since lowered, is already accounted for.
 
 Going up:
 - *slow start*, while no refusal is known: +1 per success, so the limit doubles every round trip;
@@ -16,9 +18,9 @@ Going up:
   0.5% of the requests); a whole round trip at K
   without one means the server's limit rose, and slow start finds the new one.
 
-Only successes of requests sent while the demand was at least half the limit (`saturated`)
-count: a caller that never comes near the limit learns nothing about it, and the limit must not
-grow on that account.
+Only successes of requests sent with at least half the current limit out count: a caller that
+never comes near the limit learns nothing about it, and the limit must not grow on that
+account; nor can slow start outrun the refusals of requests still on their way.
 
 No I/O, no clock, no locking: the owner serialises calls. `redis_leases.py` runs the same steps
 in a Lua script, for a limit shared by processes; a test checks the two agree step by step.
@@ -75,9 +77,15 @@ class AdaptiveLimit:
     def adaptive(self) -> bool:
         return True
 
-    def succeeded(self, saturated: bool) -> None:
-        """A request was answered; `saturated`: the demand was near the limit when it was sent."""
-        if not saturated:
+    def succeeded(self, held: int) -> None:
+        """A request was answered; `held`: the permits out when it was sent, itself included.
+
+        Only a request sent with at least half the (current) limit out says the limit is used:
+        a caller below that learns nothing about it, and while requests above the cap are
+        still on their way (new connections take a while) slow start cannot run away on the
+        successes of those sent below it: it stops at twice what has been proven.
+        """
+        if 2 * held < self.limit:
             return
         if self.ceiling == 0:
             self.limit = min(float(self.maximum), self.limit + 1)
@@ -92,10 +100,20 @@ class AdaptiveLimit:
             if self.calm >= self.limit:
                 self.ceiling, self.calm = 0.0, 0
 
-    def overloaded(self) -> None:
-        """The server turned a request away for having too many in flight."""
-        self.ceiling = float(math.floor(self.limit))
-        self.limit = max(float(self.minimum), self.limit - 1)
+    def overloaded(self, held: int | None = None) -> None:
+        """The server turned a request away for having too many in flight.
+
+        `held`: the permits out when that request was sent (itself included; default: the
+        limit). The server admits only requests holding a permit, so it had at most `held - 1`
+        of them: the limit comes down to that, and by one at least. A request sent under a
+        higher limit, since lowered below `held`, tells nothing new (in a burst of refusals
+        after slow start overshot, only the first one counts).
+        """
+        level = math.floor(self.limit) if held is None else held
+        if level > math.floor(self.limit):
+            return
+        self.ceiling = float(level)
+        self.limit = max(float(self.minimum), min(self.limit - 1, float(level - 1)))
         self.calm = 0
 
 
@@ -117,10 +135,10 @@ class FixedLimit:
     def adaptive(self) -> bool:
         return False
 
-    def succeeded(self, saturated: bool) -> None:
+    def succeeded(self, held: int) -> None:
         """Nothing to learn."""
 
-    def overloaded(self) -> None:
+    def overloaded(self, held: int | None = None) -> None:
         """Nothing to learn."""
 
 

@@ -82,9 +82,9 @@ class LocalLimiter:
         with self._lock:
             self._held -= 1
             if outcome is Outcome.SUCCEEDED:
-                self.policy.succeeded(permit.saturated)
+                self.policy.succeeded(permit.held)
             elif outcome is Outcome.OVERLOADED:
-                self.policy.overloaded()
+                self.policy.overloaded(permit.held)
             self._serve_waiters()
 
     async def aclose(self) -> None:

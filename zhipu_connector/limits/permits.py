@@ -23,8 +23,7 @@ class Permit:
     """One request's right to be in flight.
 
     `held` is how many permits were out (this one included) when it was granted, `waiting`
-    how many requests still waited for one in this process, and `limit` the limit then;
-    `saturated`: see below.
+    how many requests still waited for one in this process, and `limit` the limit then.
     `lease` names a shared lease.
     """
 
@@ -32,12 +31,6 @@ class Permit:
     limit: int
     waiting: int = 0
     lease: str = ""
-
-    @property
-    def saturated(self) -> bool:
-        """Demand came near the limit (half of it or more): the limit, not the caller, was what
-        bounded the requests in flight, so how this request ends says something about it."""
-        return 2 * (self.held + self.waiting) >= self.limit
 
     @property
     def alone(self) -> bool:

@@ -79,7 +79,7 @@ return {1, held + 1, limit}
 
 RELEASE = """
 local leases, state = KEYS[1], KEYS[2]
-local lease, outcome, saturated, fixed = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4])
+local lease, outcome, held, fixed = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local initial, minimum, maximum, rounds = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 redis.call('ZREM', leases, lease)
 if fixed == 0 and outcome ~= 'neutral' then
@@ -87,10 +87,13 @@ if fixed == 0 and outcome ~= 'neutral' then
   local ceiling = tonumber(redis.call('HGET', state, 'ceiling')) or 0
   local calm = tonumber(redis.call('HGET', state, 'calm')) or 0
   if outcome == 'overloaded' then
-    ceiling = math.floor(limit)
-    limit = math.max(minimum, limit - 1)
-    calm = 0
-  elseif saturated then
+    local level = held
+    if level <= math.floor(limit) then
+      ceiling = level
+      limit = math.max(minimum, math.min(limit - 1, level - 1))
+      calm = 0
+    end
+  elseif 2 * held >= limit then
     if ceiling == 0 then
       limit = math.min(maximum, limit + 1)
     elseif limit < ceiling - 1 then
@@ -408,9 +411,8 @@ class RedisLeaseLimiter:
 
     def _release_arguments(self, permit: Permit, outcome: Outcome) -> list[Any]:
         s = self.settings
-        saturated = "1" if permit.saturated else "0"
         return [
-            permit.lease, outcome.value, saturated, s.fixed or 0, s.initial, s.minimum, s.maximum,
+            permit.lease, outcome.value, permit.held, s.fixed or 0, s.initial, s.minimum, s.maximum,
             s.probe_rounds, self.channel, STATE_DAYS_MS, MIN_PROBE_SUCCESSES,
         ]  # fmt: skip
 
