@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,22 @@ def via_batch_api(
             rows,
             out,
             connection=options.pop("connection", CONNECTION),
-            options={"sleep": clock.sleep, "poll_seconds": 5, **options.pop("options", {})},
+            options={"sleep": bounded(clock.sleep), "poll_seconds": 5, **options.pop("options", {})},
             report=lambda text: None,
             **options,
         )
+
+
+def bounded(sleep: Any, most: int = 2000) -> Any:
+    """`sleep`, failing the test instead of waiting for ever when a run never ends."""
+    calls = []
+
+    def wait(seconds: float) -> None:
+        calls.append(seconds)
+        assert len(calls) < most, "the run keeps waiting for batches that will never end"
+        sleep(seconds)
+
+    return wait
 
 
 def real_time(host: Any, emulator: Submissions, rows: Path, out: Path, **options: Any):
@@ -259,73 +272,126 @@ class Crash(BaseException):
     """The process dies here: nothing after this point runs (not an error anything catches)."""
 
 
+class Crasher:
+    """Makes a run die right after the platform answered its Nth call, or right before its Nth state write."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from zhipu_connector.zhipu import batch_api
+
+        self.batch_api, self.monkeypatch = batch_api, monkeypatch
+        self.real = {"request": batch_api.file_client.request, "download": batch_api.file_client.download}
+        self.real_save = batch_api.save_state
+        self.calls, self.saves = 0, 0
+
+    def arm(self, point: tuple[str, int] | None) -> None:
+        self.calls = self.saves = 0
+
+        def wrap(name: str):
+            def call(*args, **kwargs):
+                result = self.real[name](*args, **kwargs)
+                self.calls += 1
+                if point == ("call", self.calls):
+                    raise Crash
+                return result
+
+            return call
+
+        def save(*args, **kwargs):
+            self.saves += 1
+            if point == ("save", self.saves):
+                raise Crash
+            return self.real_save(*args, **kwargs)
+
+        self.monkeypatch.setattr(self.batch_api.file_client, "request", wrap("request"))
+        self.monkeypatch.setattr(self.batch_api.file_client, "download", wrap("download"))
+        self.monkeypatch.setattr(self.batch_api, "save_state", save)
+
+    def points(self) -> list[tuple[str, int]]:
+        """Every point of the run just done: each call, each save."""
+        return [("call", n) for n in range(1, self.calls + 1)] + [("save", n) for n in range(1, self.saves + 1)]
+
+    def disarm(self) -> None:
+        self.monkeypatch.setattr(self.batch_api.file_client, "request", self.real["request"])
+        self.monkeypatch.setattr(self.batch_api.file_client, "download", self.real["download"])
+        self.monkeypatch.setattr(self.batch_api, "save_state", self.real_save)
+
+
+CRASH_ROWS = [ask(f"Question {n}", m) for n in range(4) for m in ("glm-4-plus", "glm-4-air-250414")]
+
+
 @pytest.mark.slow
 def test_a_crash_at_every_step_then_a_restart_loses_nothing_and_submits_nothing_twice(
     host, clock, tmp_path, monkeypatch
 ) -> None:
     """Die right after each call the platform answered (before it is recorded), and right before
     each state write; then start again. Every row once, every row submitted once."""
-    from zhipu_connector.zhipu import batch_api
-
-    real = {"request": batch_api.file_client.request, "download": batch_api.file_client.download}
-    real_save = batch_api.save_state
-    rows_spec = [ask(f"Question {n}", m) for n in range(4) for m in ("glm-4-plus", "glm-4-air-250414")]
-
-    def crashing(point: tuple[str, int] | None, seen: list[str]):
-        def wrap(name: str):
-            def call(*args, **kwargs):
-                result = real[name](*args, **kwargs)
-                seen.append(name)
-                if point == ("call", len(seen)):
-                    raise Crash
-                return result
-
-            return call
-
-        saves: list[int] = []
-
-        def save(*args, **kwargs):
-            saves.append(1)
-            if point == ("save", len(saves)):
-                raise Crash
-            return real_save(*args, **kwargs)
-
-        monkeypatch.setattr(batch_api.file_client, "request", wrap("request"))
-        monkeypatch.setattr(batch_api.file_client, "download", wrap("download"))
-        monkeypatch.setattr(batch_api, "save_state", save)
-        return saves
-
-    def restore() -> None:
-        monkeypatch.setattr(batch_api.file_client, "request", real["request"])
-        monkeypatch.setattr(batch_api.file_client, "download", real["download"])
-        monkeypatch.setattr(batch_api, "save_state", real_save)
-
-    seen: list[str] = []
-    saves = crashing(None, seen)
-    via_batch_api(
-        host,
-        make_emulator(clock, batch_seconds=30),
-        clock,
-        write_rows(tmp_path / "r.jsonl", rows_spec),
-        tmp_path / "o.jsonl",
-    )
-    points = [("call", n) for n in range(1, len(seen) + 1)] + [("save", n) for n in range(1, len(saves) + 1)]
+    crasher = Crasher(monkeypatch)
+    crasher.arm(None)
+    rows = write_rows(tmp_path / "r.jsonl", CRASH_ROWS)
+    via_batch_api(host, make_emulator(clock, batch_seconds=30), clock, rows, tmp_path / "o.jsonl")
+    points = crasher.points()
     assert len(points) > 20
     for index, point in enumerate(points):
         folder = tmp_path / f"crash-{index}"
         folder.mkdir()
-        rows, out = write_rows(folder / "rows.jsonl", rows_spec), folder / "out.jsonl"
+        rows, out = write_rows(folder / "rows.jsonl", CRASH_ROWS), folder / "out.jsonl"
         emulator = make_emulator(clock, batch_seconds=30)
-        crashing(point, [])
+        crasher.arm(point)
         with pytest.raises(Crash):
             via_batch_api(host, emulator, clock, rows, out)
-        restore()
+        crasher.disarm()
         via_batch_api(host, emulator, clock, rows, out)
         got = results(out)
         assert sorted(got) == list(range(1, 9)) and all("output" in line for line in got.values()), point
         assert len(emulator.per_row) == 8 and set(emulator.per_row.values()) == {1}, point
         assert not state_path(out).exists() and not work_dir(out).exists(), point
         assert files_left(emulator) == [], point  # inputs deleted by the platform, results by the run
+
+
+def _started_and_left_running(host, emulator, clock, rows: Path, out: Path) -> None:
+    """A run stopped (Ctrl-C) after creating the first of its two batches, part-way through it."""
+    with connections.configured(transport_factory=connections.InProcessTransports(emulator)):
+        stop = threading.Event()
+        run = BulkRun(state_path(out), work_dir(out), host.connection("zhipu", CONNECTION), stop=stop)
+        run.report = lambda text: stop.set() if text.endswith("created") else None
+        steps = BatchApiRun(host, "zhipu", "ask", rows, out, run)
+        steps.start()
+        steps.submit()
+        clock.sleep(12)
+        steps.poll()
+        steps.close()
+
+
+@pytest.mark.slow
+def test_a_crash_at_every_step_of_a_cancel_then_a_restart_finishes_it(host, clock, tmp_path, monkeypatch) -> None:
+    """A cancel killed anywhere is finished by the next start, with or without --cancel."""
+    crasher = Crasher(monkeypatch)
+    points: list[tuple[str, int]] | None = None
+    index, rounds = 0, 0
+    while points is None or index < len(points):
+        rounds += 1
+        folder = tmp_path / f"cancel-{rounds}"
+        folder.mkdir()
+        rows, out = write_rows(folder / "rows.jsonl", CRASH_ROWS), folder / "out.jsonl"
+        emulator = make_emulator(clock, batch_seconds=30)
+        _started_and_left_running(host, emulator, clock, rows, out)
+        assert [part["batch"] is not None for part in json.loads(state_path(out).read_text())["parts"]] == [True, False]
+        if points is None:  # the first time round: a cancel without a crash, to list its points
+            crasher.arm(None)
+            via_batch_api(host, emulator, clock, rows, out, cancel=True)
+            points = crasher.points()
+            crasher.disarm()
+        else:
+            crasher.arm(points[index])
+            with pytest.raises(Crash):
+                via_batch_api(host, emulator, clock, rows, out, cancel=True)
+            crasher.disarm()
+            via_batch_api(host, emulator, clock, rows, out)  # without --cancel: the state says it is cancelling
+            index += 1
+        got = results(out)
+        assert sorted(got) == list(range(1, 9)), index
+        assert all("output" in line or line["error"]["type"] == "BatchCancelledError" for line in got.values())
+        assert set(emulator.per_row.values()) <= {1} and not state_path(out).exists(), index
 
 
 def test_a_stop_while_the_files_are_built_sends_nothing_and_the_next_start_builds_again(host, clock, tmp_path) -> None:

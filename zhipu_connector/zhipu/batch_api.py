@@ -168,7 +168,7 @@ class BatchApiRun:
                 self.summary.interrupted = True
                 self.bulk.report("batch-api: stopped while building the files; nothing was sent")
                 return self._summary()
-            if self.bulk.cancel:
+            if self.bulk.cancel or self._state().cancelling:  # a cancel cut short is finished first
                 self.cancel()
             else:
                 self.submit()
