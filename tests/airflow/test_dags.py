@@ -49,6 +49,20 @@ def test_a_dag_with_a_literal_input_its_action_refuses_does_not_import(tmp_path)
     assert "temperature: Temperature: 3 is greater than the maximum of 1" in error
 
 
+def test_a_dag_mapping_over_a_literal_its_action_refuses_does_not_import(tmp_path):
+    (tmp_path / "mapped.py").write_text(
+        "from airflow.sdk import DAG\n"
+        "from zhipu_connector.adapters.airflow.operators import ZhipuAskOperator\n"
+        "with DAG('mapped', schedule=None):\n"
+        "    ZhipuAskOperator.partial(task_id='ask', model='glm-4.7-flash', format='SIMPLE').expand(\n"
+        "        userPrompt=['Hi', '']\n"
+        "    )\n"
+    )
+    (error,) = parse(tmp_path).import_errors.values()
+    assert "task 'ask' (zhipu.ask, item 1 of userPrompt): invalid inputs" in error
+    assert "userPrompt: User prompt:" in error
+
+
 def test_ask_create_image_download_chained_through_xcom(airflow_env):
     run = airflow_env.dags_test("zhipu_image_from_topic", {"topic": "a red kite over the sea"})
     assert run.returncode == 0, output_of(run)

@@ -167,3 +167,33 @@ def test_a_failed_poll_is_final_or_retried_as_the_error_says():
     with pytest.raises(operators.PollFailedError) as caught:
         task.execute_complete({}, {**final, "error": "ServerError", "retryable": True})
     assert caught.value.retryable is True
+
+
+def test_a_literal_given_to_partial_is_checked_when_the_dag_is_parsed():
+    with DAG("mapped", schedule=None), pytest.raises(operators.TaskInputsError) as caught:
+        operators.ZhipuAskOperator.partial(task_id="hot", model="glm-4.7-flash", format="SIMPLE", temperature=3)
+    assert "task 'hot' (zhipu.ask)" in str(caught.value)
+    assert [p.location for p in caught.value.problems] == ["temperature"]  # userPrompt may still come from expand
+
+
+def test_each_literal_value_expand_maps_over_is_checked_naming_the_item():
+    with DAG("mapped", schedule=None):
+        with pytest.raises(operators.TaskInputsError) as caught:
+            operators.ZhipuAskOperator.partial(
+                task_id="ask", model="glm-4.7-flash", format="SIMPLE", userPrompt="Hi"
+            ).expand(temperature=[0.5, 7])
+        assert "task 'ask' (zhipu.ask, item 1 of temperature)" in str(caught.value)
+        assert [p.location for p in caught.value.problems] == ["temperature"]
+        with pytest.raises(operators.TaskInputsError, match="imageMessages: Messages is required"):  # in neither
+            operators.ZhipuCreateImageOperator.partial(task_id="draw", model="cogview-4").expand(size=["1024x1024"])
+
+
+def test_values_mapped_from_an_xcom_wait_for_the_run():
+    from airflow.providers.standard.operators.empty import EmptyOperator
+
+    with DAG("mapped", schedule=None):
+        upstream = EmptyOperator(task_id="up")
+        mapped = operators.ZhipuAskOperator.partial(task_id="ask", model="glm-4.7-flash", format="SIMPLE").expand(
+            userPrompt=upstream.output
+        )
+    assert mapped.partial_kwargs["format"] == "SIMPLE"

@@ -17,7 +17,9 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
 
+import attrs
 from airflow.sdk import BaseOperator
+from airflow.sdk.definitions.mappedoperator import OperatorPartial, validate_mapping_kwargs
 from airflow.sdk.exceptions import AirflowFailException
 
 from zhipu_connector.adapters.airflow import names
@@ -112,6 +114,20 @@ class ActionOperator(BaseOperator):
             check_literal_inputs(self.task_id, self.bound(), given)
 
     @classmethod
+    def partial(cls, **kwargs: Any) -> OperatorPartial:  # type: ignore[override]
+        """`Operator.partial(...)`, its literal inputs checked now, and the `.expand()` it returns checks its own.
+
+        A mapped task is never instantiated while the DAG is parsed (Airflow builds one per map
+        index at run time), so `__init__`'s check would come too late; this is the same check,
+        at `partial` for the inputs given there and at `expand` for the literal lists mapped.
+        """
+        made = super().partial(**kwargs)
+        made._expand_called = True  # replaced by the checking copy below, which warns if never mapped
+        given = {name: value for name, value in kwargs.items() if name in cls.input_names}
+        check_literal_inputs(str(kwargs.get("task_id")), cls.bound(), given, complete=False)
+        return CheckedPartial(operator_class=made.operator_class, kwargs=made.kwargs, params=made.params)
+
+    @classmethod
     def bound(cls) -> BoundAction:
         return default_host().action(cls.component_name, cls.action_name)
 
@@ -194,23 +210,65 @@ def _shown(output: Any, fields: Mapping[str, Sequence[Any]]) -> str:
     return ", ".join(f"{path} = {field_value(output, path)!r}" for path in fields)
 
 
-def check_literal_inputs(task_id: str, bound: BoundAction, given: Mapping[str, Any]) -> None:
+def check_literal_inputs(
+    task_id: str,
+    bound: BoundAction,
+    given: Mapping[str, Any],
+    *,
+    complete: bool = True,
+    pending: frozenset[str] = frozenset(),
+    item: str = "",
+) -> None:
     """Refuse literal inputs the action's schema rejects; templated ones wait for the run.
 
     Every problem is reported at once; a problem about an input that is templated (or lies
-    inside one) is left for the check after rendering, which sees the real value.
+    inside one), or named in `pending` (mapped from an XCom), is left for the check after
+    rendering, which sees the real value. With `complete=False` (a `.partial()`, whose other
+    inputs come from `.expand()`) only the inputs given are judged, so none is missing yet.
+    `item` says which mapped value is judged (`item 2 of userPrompt`).
     """
     by_name = {prop.name: prop for prop in bound.action.properties}
     literal = {name: typed_input(by_name[name], value) for name, value in given.items() if is_literal(value)}
     literal = {name: value for name, value in literal.items() if value is not None}
     if bound.inputs.is_valid(literal):
         return
-    pending = set(given) - set(literal)
-    problems = [p for p in bound.inputs.problems(literal) if _top_level(p.location) not in pending]
+    waiting = (set(given) - set(literal)) | pending
+    problems = [p for p in bound.inputs.problems(literal) if _top_level(p.location) not in waiting]
+    if not complete:
+        problems = [p for p in problems if _top_level(p.location) in literal]
     if problems:
-        raise TaskInputsError(
-            [Problem(p.location, p.message) for p in problems], subject=f"task {task_id!r} ({bound.key})"
-        )
+        subject = f"task {task_id!r} ({bound.key}{', ' + item if item else ''})"
+        raise TaskInputsError([Problem(p.location, p.message) for p in problems], subject=subject)
+
+
+@attrs.define(kw_only=True, repr=False)
+class CheckedPartial(OperatorPartial):
+    """What a generated operator's `.partial()` returns: `.expand()` checks each literal mapped value."""
+
+    def expand(self, **mapped_kwargs: Any) -> Any:
+        operator_class = self.operator_class
+        assert issubclass(operator_class, ActionOperator)
+        validate_mapping_kwargs(operator_class, "expand", mapped_kwargs)  # Airflow's own check of the names first
+        self._expand_called = True  # a refusal below fails the import; no "never mapped" warning on top
+        inputs = operator_class.input_names
+        fixed = {name: value for name, value in self.kwargs.items() if name in inputs}
+        mapped = {name: value for name, value in mapped_kwargs.items() if name in inputs}
+        task_id = str(self.kwargs.get("task_id"))
+        bound = operator_class.bound()
+        lists = {name: value for name, value in mapped.items() if isinstance(value, (list, tuple))}
+        later = frozenset(set(mapped) - set(lists))  # an XCom's list: judged when each task is built
+        if not lists:
+            check_literal_inputs(task_id, bound, fixed, pending=later)
+        for name, values in lists.items():
+            for index, value in enumerate(values):
+                check_literal_inputs(
+                    task_id,
+                    bound,
+                    {**fixed, name: value},
+                    pending=frozenset(set(mapped) - {name}),
+                    item=f"item {index} of {name}",
+                )
+        return super().expand(**mapped_kwargs)
 
 
 def _signature(action: Action) -> inspect.Signature:
