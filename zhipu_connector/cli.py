@@ -541,7 +541,9 @@ def run_command(args: argparse.Namespace) -> int:
         def on_partial(text: str) -> None:
             nonlocal streamed
             streamed = True
-            sys.stderr.write(masked.feed(text))
+            shown = masked.feed(text)
+            if shown:
+                sys.stderr.write(shown)
             sys.stderr.flush()
 
         context.on_partial = on_partial

@@ -97,3 +97,12 @@ def test_batch_results_never_carry_the_key(echo_host, tmp_path):
     asyncio.run(run_batch(echo_host, "echo", "shout", rows, out, concurrency=2, connection={"apiKey": KEY}))
     written = out.read_text()
     assert len(written.splitlines()) == 3 and KEY not in written and KEY_SECRET not in written
+
+
+def test_streamed_text_that_cannot_be_a_secret_is_passed_on_at_once():
+    Secret(KEY)
+    scrubber = StreamScrubber()
+    assert scrubber.feed("Hello, ") == "Hello, "
+    assert scrubber.feed(f"see {KEY_ID[:4]}") == "see "  # could be the key's start: held back
+    assert scrubber.feed("zz and more") == f"{KEY_ID[:4]}zz and more"  # it was not
+    assert scrubber.flush() == ""

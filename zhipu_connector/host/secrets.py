@@ -73,8 +73,9 @@ def _spellings(value: str) -> list[str]:
 class StreamScrubber:
     """Masks secrets in text that arrives in pieces, such as a streamed answer.
 
-    A secret split across two pieces would pass a piece-by-piece `scrub()`, so the tail that
-    could still be the start of a secret is held back until the next piece, or `flush()`.
+    A secret split across two pieces would pass a piece-by-piece `scrub()`, so a tail that is
+    the start of a secret is held back until the next piece shows whether it is one, or until
+    `flush()`. Any other text is passed on at once: a stream stays a stream.
     """
 
     __slots__ = ("_pending",)
@@ -84,23 +85,33 @@ class StreamScrubber:
 
     def feed(self, piece: str) -> str:
         """The part of the text so far that is safe to show now, masked."""
-        text = self._pending + piece
-        longest = max((len(secret) for secret in (*_known, *_transient)), default=0)
-        if longest <= 1:
-            self._pending = ""
-            return scrub(text)
-        cleaned = scrub(text)
-        keep = longest - 1  # a secret that starts in the last `keep` characters may not be complete yet
-        if len(cleaned) <= keep:
-            self._pending = cleaned
-            return ""
-        self._pending = cleaned[-keep:]
-        return cleaned[:-keep]
+        cleaned = scrub(self._pending + piece)
+        held = _secret_prefix_length(cleaned)
+        self._pending = cleaned[len(cleaned) - held :] if held else ""
+        return cleaned[: len(cleaned) - held]
 
     def flush(self) -> str:
         """What was held back, masked: call it once the last piece has been fed."""
         rest, self._pending = scrub(self._pending), ""
         return rest
+
+
+_prefixes: tuple[re.Pattern[str] | None, frozenset[str], int] = (None, frozenset(), 0)
+
+
+def _secret_prefix_length(text: str) -> int:
+    """The length of the longest end of `text` that is the start (not the whole) of a secret."""
+    global _prefixes
+    pattern, prefixes, longest = _prefixes
+    if pattern is not _pattern:  # the secrets changed: their proper prefixes, made once
+        secrets = (*_known, *_transient)
+        prefixes = frozenset(secret[:length] for secret in secrets for length in range(1, len(secret)))
+        longest = max((len(secret) for secret in secrets), default=1) - 1
+        _prefixes = (_pattern, prefixes, longest)
+    for length in range(min(longest, len(text)), 0, -1):
+        if text[-length:] in prefixes:
+            return length
+    return 0
 
 
 def scrub(text: str) -> str:
