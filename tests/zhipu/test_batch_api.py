@@ -466,3 +466,11 @@ def test_retry_errors_through_the_batch_api_sends_only_the_failed_rows_again(hos
     assert summary.succeeded == 2 and summary.skipped == 4
     assert sorted(again.per_row) == [f"row-{row:06d}" for row in failed]
     assert all("output" in line for line in results(out).values()) and len(results(out)) == 6
+
+
+def test_batches_the_platform_does_not_know_are_one_clear_error_and_the_state_is_kept(host, clock, tmp_path) -> None:
+    rows, out = write_rows(tmp_path / "rows.jsonl", CRASH_ROWS), tmp_path / "out.jsonl"
+    _started_and_left_running(host, make_emulator(clock, batch_seconds=30), clock, rows, out)
+    with pytest.raises(BatchError, match="does not know batch .* the account that started the run"):
+        via_batch_api(host, make_emulator(clock), clock, rows, out)  # another account, say
+    assert state_path(out).exists() and not out.read_text()

@@ -510,7 +510,16 @@ class BatchApiRun:
 
     def _refresh(self, part: Part) -> None:
         previous = part.status
-        answer = self._call(BATCH, path_params={"id": str(part.batch)})
+        try:
+            answer = self._call(BATCH, path_params={"id": str(part.batch)})
+        except ZhipuError as error:
+            if error.status != 404:
+                raise
+            raise BatchError(
+                f"the platform does not know batch {part.batch} (part {part.part} of this run, {part.lines} rows): "
+                f"{error.message}. Is the connection's key that of the account that started the run? The state is "
+                f"kept in {self.bulk.state_path}; delete it (and its results' directory) only to give the run up"
+            ) from None
         self._update(part, answer)
         counts = answer.get("request_counts") or {}
         completed, failed = counts.get("completed") or 0, counts.get("failed") or 0
