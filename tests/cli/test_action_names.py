@@ -90,8 +90,8 @@ def test_an_unknown_name_lists_the_actions(capsys, one_shouter):
     status, _, err = run_cli(capsys, "run", "whisper")
     assert status == 1
     assert (
-        "no component offers an action 'whisper' (actions: echo.broken, echo.shout, zhipu.ask, zhipu.createImage)"
-        in err
+        "no component offers an action 'whisper' (actions: echo.broken, echo.shout, zhipu.ask, zhipu.createEmbeddings, zhipu.createImage, "
+        "zhipu.createImageAsync, zhipu.generateVideo, zhipu.getTaskResult)" in err
     )
 
 

@@ -49,7 +49,14 @@ def test_describe_text_and_json(capsys):
     assert status == 0 and "action ask: Ask" in out and "token (STRING, required, secret)" in out
     status, out, _ = run_cli(capsys, "describe", "--json")
     described = json.loads(out)
-    assert described["name"] == "zhipu" and [a["name"] for a in described["actions"]] == ["ask", "createImage"]
+    assert described["name"] == "zhipu" and [a["name"] for a in described["actions"]] == [
+        "ask",
+        "createImage",
+        "createEmbeddings",
+        "generateVideo",
+        "createImageAsync",
+        "getTaskResult",
+    ]
 
 
 def test_docs_prints_or_writes_the_reference_page(capsys, tmp_path):

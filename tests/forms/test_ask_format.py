@@ -31,12 +31,13 @@ class Recorder:
 
     @hookimpl
     def register_connectors(self, register: Any) -> None:
-        from zhipu_connector.zhipu.plugin import CONNECTION_TEST  # the definition declares one
+        from zhipu_connector.zhipu.plugin import CONNECTION_TEST, HANDLERS, OPTIONS_SOURCES  # the definition's own
 
         register(
             data_path("connector.yaml"),
-            {"ask": self.handle, "createImage": self.handle},
+            dict.fromkeys(HANDLERS, self.handle),
             connection_test=CONNECTION_TEST,
+            options_sources=OPTIONS_SOURCES,
         )
 
 

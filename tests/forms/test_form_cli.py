@@ -66,7 +66,11 @@ def test_form_html_of_the_connection_has_no_secret_value(capsys):
         (["form"], 2, "name an action, or pass --connection (not both)"),
         (["form", "ask", "--connection"], 2, "name an action, or pass --connection (not both)"),
         (["form", "ask", "--authorization", "x"], 2, "--authorization goes with --connection"),
-        (["form", "zhipu.nope"], 1, "zhipu has no action 'nope' (known: ask, createImage)"),
+        (
+            ["form", "zhipu.nope"],
+            1,
+            "zhipu has no action 'nope' (known: ask, createImage, createEmbeddings, generateVideo, createImageAsync, getTaskResult)",
+        ),
         (
             ["form", "--connection", "--authorization", "oauth"],
             1,

@@ -170,7 +170,10 @@ def test_a_default_of_false_or_zero_is_kept(echo_host):
 
 
 def test_unknown_names_are_errors_naming_what_exists(zhipu_component, echo_host):
-    with pytest.raises(UnknownActionError, match=r"no action 'nope' \(known: ask, createImage\)"):
+    with pytest.raises(
+        UnknownActionError,
+        match=r"no action 'nope' \(known: ask, createImage, createEmbeddings, generateVideo, createImageAsync, getTaskResult\)",
+    ):
         action_form(zhipu_component, "nope")
     with pytest.raises(UnknownActionError, match=r"no authorization 'oauth' \(known: bearer_token\)"):
         connection_form(zhipu_component, "oauth")
