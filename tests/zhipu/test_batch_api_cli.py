@@ -86,6 +86,8 @@ def test_cancel_then_retry_errors_in_real_time(zhipu_only, emulator, tmp_path, c
     status, err = batch(capsys, *base, "--via", "batch-api", "--poll-seconds", "0")
     monkeypatch.setattr(batch_api.BatchApiRun, "submit", submit)
     assert status == 130 and "keep running" in err and state_path(out).exists()
+    kept = [state_path(out), *work_dir(out).iterdir()]
+    assert all(KEY.split(".")[1].encode() not in path.read_bytes() for path in kept) and KEY not in err  # no secret
 
     status, err = batch(capsys, *base)  # real time now would run the submitted rows twice
     assert status == 1 and "in progress" in err
