@@ -474,3 +474,24 @@ def test_batches_the_platform_does_not_know_are_one_clear_error_and_the_state_is
     with pytest.raises(BatchError, match="does not know batch .* the account that started the run"):
         via_batch_api(host, make_emulator(clock), clock, rows, out)  # another account, say
     assert state_path(out).exists() and not out.read_text()
+
+
+def test_an_upload_answered_500_is_sent_again_whole(host, clock, tmp_path) -> None:
+    emulator = make_emulator(clock, batch_seconds=30, fault="server_error", fault_first_requests=1)
+    rows = write_rows(tmp_path / "rows.jsonl", [ask(f"Question {n}") for n in range(5)])
+    waits: list[float] = []
+    factory = connections.InProcessTransports(emulator)
+    with connections.configured(transport_factory=factory, client_options={"sleep": waits.append}):
+        summary = run_bulk(
+            host,
+            "batch-api",
+            "zhipu",
+            "ask",
+            rows,
+            tmp_path / "out.jsonl",
+            connection=CONNECTION,
+            options={"sleep": bounded(clock.sleep)},
+            report=lambda text: None,
+        )
+    assert waits, "the 500 was not retried"
+    assert summary.succeeded == 5 and len(emulator.uploads) == 1 and emulator.uploads[0][1] == 5

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -26,41 +27,31 @@ from zhipu_connector.zhipu.exchange import Read, Send, Step, Steps
 from zhipu_connector.zhipu.protocol import read_answer
 from zhipu_connector.zhipu.routes import Route
 
-_CHUNK = 1 << 20
-
 
 class MultipartFile:
-    """A `multipart/form-data` body of text fields and one file, streamed from disk.
+    """A `multipart/form-data` upload of text fields and one file on disk, encoded by httpx.
 
-    Re-iterable: each iteration reads the file again from its start, so a retried upload sends
-    the same bytes. Its length is known, so it is sent with `Content-Length`, not chunked.
+    httpx's multipart stream reads the file in chunks and seeks back to its start when it is
+    sent again, so a retried upload sends the same bytes and the file is never held whole; its
+    length is known, so it goes with `Content-Length`, not chunked. (It is built apart from the
+    client's requests, whose pool headers say JSON, and its stream and headers carried over.)
     """
 
     def __init__(self, fields: Mapping[str, str], field: str, path: Path, filename: str, content_type: str) -> None:
-        self.boundary = os.urandom(16).hex()
-        self.path = path
-        head = b"".join(
-            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-            for name, value in fields.items()
-        )
-        head += (
-            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
-            f"Content-Type: {content_type}\r\n\r\n"
-        ).encode()
-        self._head = head
-        self._tail = f"\r\n--{self.boundary}--\r\n".encode()
-        self.length = len(head) + path.stat().st_size + len(self._tail)
+        self.fields, self.field, self.path = dict(fields), field, path
+        self.filename, self.content_type = filename, content_type
 
-    @property
-    def content_type(self) -> str:
-        return f"multipart/form-data; boundary={self.boundary}"
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self._head
+    @contextmanager
+    def encoded(self) -> Iterator[tuple[Any, dict[str, str]]]:
+        """The body stream and its two headers, the file open for as long as the upload lasts."""
         with self.path.open("rb") as file:
-            while chunk := file.read(_CHUNK):
-                yield chunk
-        yield self._tail
+            request = httpx.Request(
+                "POST",
+                "http://upload.invalid/",
+                data=self.fields,
+                files={self.field: (self.filename, file, self.content_type)},
+            )
+            yield request.stream, {name: request.headers[name] for name in ("Content-Type", "Content-Length")}
 
 
 class _FileSink:
@@ -97,13 +88,11 @@ def request(
     retry: bool = True,
 ) -> dict[str, Any]:
     """One call to `route`, its answer checked against the route's shape (or a `ZhipuError`)."""
-    headers: dict[str, str] = {}
-    content: Any = json_body
-    if upload is not None:
-        content = upload
-        headers = {"Content-Type": upload.content_type, "Content-Length": str(upload.length)}
     url = _url(client, route, path_params, query)
-    return client._run(_steps(client, route, url, request_id, content, headers, None, retry))
+    if upload is None:
+        return client._run(_steps(client, route, url, request_id, json_body, {}, None, retry))
+    with upload.encoded() as (content, headers):
+        return client._run(_steps(client, route, url, request_id, content, headers, None, retry))
 
 
 def download(
