@@ -537,23 +537,58 @@ def run_command(args: argparse.Namespace) -> int:
     streamed = False
     if args.stream:
         masked = StreamScrubber()  # a key split across two pieces is still masked
+        reasoning = _ReasoningOnStderr()
 
         def on_partial(text: str) -> None:
             nonlocal streamed
             streamed = True
+            reasoning.end()
             shown = masked.feed(text)
             if shown:
                 sys.stderr.write(shown)
             sys.stderr.flush()
 
         context.on_partial = on_partial
+        context.on_reasoning = reasoning.write
     try:
         result = host.run_action(component, action, inputs, connection, context=context)
     finally:
+        if args.stream:
+            reasoning.end()
         if streamed:
             sys.stderr.write(masked.flush() + "\n")
     print_json(result)
     return 0
+
+
+class _ReasoningOnStderr:
+    """A model's reasoning on stderr as it arrives, kept apart from the answer (stdout keeps only
+    the result): dimmed on a terminal, after a `reasoning: ` label elsewhere, and a line break
+    before the answer's text begins. Masked by a scrubber of its own, as the answer is."""
+
+    DIM, PLAIN = "\x1b[2m", "\x1b[0m"
+
+    def __init__(self) -> None:
+        self._masked = StreamScrubber()
+        self._open = False
+        self._terminal = bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+    def write(self, text: str) -> None:
+        shown = self._masked.feed(text)
+        if not shown:
+            return
+        if not self._open:
+            sys.stderr.write("" if self._terminal else "reasoning: ")
+            self._open = True
+        sys.stderr.write(f"{self.DIM}{shown}{self.PLAIN}" if self._terminal else shown)
+        sys.stderr.flush()
+
+    def end(self) -> None:
+        """Before the answer's text: the rest of the reasoning, then a line break."""
+        if self._open:
+            rest = self._masked.flush()
+            sys.stderr.write((f"{self.DIM}{rest}{self.PLAIN}" if self._terminal and rest else rest) + "\n")
+            self._open = False
 
 
 def configure_logging(level: int | None = None) -> None:

@@ -400,3 +400,20 @@ def test_a_tool_call_in_the_answer_mode_is_an_error_that_points_to_full():
     }
     with pytest.raises(ZhipuError, match="set Output to FULL"):
         reply_output(completion, {}, "r" * 8, ActionContext("zhipu", "ask"))
+
+
+def test_run_ask_stream_shows_the_reasoning_apart_and_ends_with_the_same_result(capsys, monkeypatch):
+    from zhipu_connector import cli
+
+    app = create_app(EmulatorConfig(api_keys=frozenset({KEY})))
+    inputs = json.dumps({"model": "glm-4.6", "messages": HELLO})
+    with connections.configured(transport_factory=connections.InProcessTransports(app)):
+        assert cli.main(["run", "ask", "--base-url", BASE_URL, "--token", KEY, "--input", inputs]) == 0
+        plain = capsys.readouterr()
+        assert cli.main(["run", "ask", "--stream", "--base-url", BASE_URL, "--token", KEY, "--input", inputs]) == 0
+        streamed = capsys.readouterr()
+    answer = json.loads(plain.out)
+    assert streamed.out == plain.out  # the same result on stdout, reasoning never in it
+    reasoning_line, answer_line = streamed.err.splitlines()[:2]
+    assert reasoning_line.startswith("reasoning: ") and len(reasoning_line) > len("reasoning: ")
+    assert answer_line == answer and answer_line not in reasoning_line
