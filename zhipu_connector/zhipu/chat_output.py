@@ -216,8 +216,16 @@ def _usage(usage: Any) -> dict[str, int] | None:
     return result
 
 
-_WEB_SEARCH_KEYS = (("title", "title"), ("content", "content"), ("link", "link"), ("media", "media"))
-_WEB_SEARCH_KEYS += (("icon", "icon"), ("refer", "refer"), ("publish_date", "publishDate"))
+# the API's web-search result key -> the output's
+_WEB_SEARCH_KEYS: tuple[tuple[str, str], ...] = (
+    ("title", "title"),
+    ("content", "content"),
+    ("link", "link"),
+    ("media", "media"),
+    ("icon", "icon"),
+    ("refer", "refer"),
+    ("publish_date", "publishDate"),
+)
 
 
 def _web_search(results: Any) -> list[dict[str, str]] | None:

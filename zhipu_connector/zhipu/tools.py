@@ -88,8 +88,8 @@ def message_tool_calls(calls: Sequence[Mapping[str, Any]], where: str, problems:
     for index, call in enumerate(calls):
         arguments = call.get("arguments")
         try:
-            json.loads(arguments)
-        except (TypeError, ValueError):
+            json.loads(arguments if isinstance(arguments, str) else "")
+        except ValueError:
             problems.append(
                 Problem(
                     f"{where}.toolCalls[{index}].arguments", 'Arguments must be JSON text, such as \'{"city": "Paris"}\''
