@@ -28,8 +28,8 @@ from common import Row, arguments, print_table, save
 from emulator_process import KEY, MESSAGES, MODEL, pin_this_process, run_worker, running_emulator_process
 
 CAPS = (8, 32)
-LATENCY = 0.1
-ROUND_TRIPS = 40  # rows = 2 × ROUND_TRIPS × C: 80 round trips, 8 s of ideal work at 100 ms
+LATENCY = 0.2
+ROUND_TRIPS = 50  # rows = 2 × ROUND_TRIPS × C: 100 round trips, 20 s of ideal work at 200 ms
 SDK_RETRIES = 3
 
 
