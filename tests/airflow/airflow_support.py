@@ -21,6 +21,7 @@ EXAMPLES = ROOT / "examples" / "airflow"
 TEST_PLUGINS = Path(__file__).resolve().parent / "plugins"
 TOKEN = "airflowtest.Zx9SecretHalfOfTheKey"
 WAITER_KEY = "waiterkey-Q7vSecretValue"
+BATCH_SECONDS = 1.0  # how long the emulator takes over a batch
 AIRFLOW_CLI = Path(sys.executable).with_name("airflow")
 SKIP_REASON = "Airflow is not installed here: `make test` runs these tests in .venv-airflow (make airflow-venv)"
 

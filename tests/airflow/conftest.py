@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from airflow_support import TEST_PLUGINS, TOKEN, Airflow, base_environment
+from airflow_support import BATCH_SECONDS, TEST_PLUGINS, TOKEN, Airflow, base_environment
 
 # The waiter test connector is "installed" for in-process tests too, as it is for Airflow's commands;
 # only in Airflow's environment, so that the rest of the suite never sees it.
@@ -22,11 +22,11 @@ if importlib.util.find_spec("airflow") is not None and str(TEST_PLUGINS) not in 
 
 @pytest.fixture(scope="session")
 def emulator_url() -> Iterator[str]:
-    """The emulator on a loopback port, accepting only the test token."""
+    """The emulator on a loopback port, accepting only the test token; a batch takes a second there."""
     from zhipu_connector.emulator.config import EmulatorConfig
     from zhipu_connector.emulator.server import running_emulator
 
-    with running_emulator(EmulatorConfig(api_keys=frozenset({TOKEN}))) as url:
+    with running_emulator(EmulatorConfig(api_keys=frozenset({TOKEN}), batch_seconds=BATCH_SECONDS)) as url:
         yield url
 
 

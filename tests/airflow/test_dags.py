@@ -142,6 +142,21 @@ def test_video_generation_is_deferred_to_the_triggerer_then_saved(airflow_env):
     assert set(airflow_env.task_states("zhipu_video_deferred").values()) == {("success", 1)}
 
 
+def test_an_async_image_is_deferred_to_the_same_trigger_then_saved(airflow_env):
+    run = airflow_env.dags_test("zhipu_image_async_deferred", {"prompt": "A lighthouse at dusk"})
+    assert run.returncode == 0, output_of(run)
+    text = run.stdout + run.stderr
+    assert "Pausing task as DEFERRED" in text and "zhipu.getTaskResult: still working after 1 poll(s)" in text
+    xcoms = airflow_env.xcoms("zhipu_image_async_deferred")
+    started, finished, saved = xcoms[("start", -1)], xcoms[("wait_for_image", -1)], xcoms[("save", -1)]
+    assert started["status"] == "PROCESSING" and finished["taskId"] == started["taskId"]
+    assert finished["status"] == "SUCCESS" and finished["images"][0]["url"].startswith("http://127.0.0.1:")
+    picture = Path(saved["path"])
+    assert picture.suffix == ".png" and picture.read_bytes().startswith(b"\x89PNG")
+    assert saved["bytes"] == picture.stat().st_size and saved["contentType"] == "image/png"
+    assert set(airflow_env.task_states("zhipu_image_async_deferred").values()) == {("success", 1)}
+
+
 def test_no_task_log_contains_a_secret(airflow_env):
     """Everything Airflow printed or wrote in this session: the token is masked or absent."""
     written = airflow_env.everything_written()

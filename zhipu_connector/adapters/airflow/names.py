@@ -13,6 +13,7 @@ MODULE = "zhipu_connector.adapters.airflow"
 HOOKS_MODULE = f"{MODULE}.hooks"
 OPERATORS_MODULE = f"{MODULE}.operators"
 TRIGGERS_MODULE = f"{MODULE}.triggers"
+BULK_MODULE = f"{MODULE}.bulk"
 
 
 def pascal(key: str) -> str:
@@ -43,3 +44,8 @@ def operator_class_name(component: Component, action: Action) -> str:
 def task_type(component: Component, action: Action) -> str:
     """The key of an action as the workflow files write it (`zhipu.ask`)."""
     return f"{component.name}.{action.name}"
+
+
+def bulk_operator_class_name(component: Component, action: str, runner: str) -> str:
+    """`ZhipuAskViaBatchApiOperator`: an action run over many rows through the bulk runner `runner`."""
+    return f"{pascal(component.name)}{pascal(action)}Via{pascal(runner)}Operator"

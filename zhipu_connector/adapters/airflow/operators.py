@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
 
-import attrs
 from airflow.sdk import BaseOperator
 from airflow.sdk.definitions.mappedoperator import OperatorPartial, validate_mapping_kwargs
 from airflow.sdk.exceptions import AirflowFailException
@@ -114,7 +113,7 @@ class ActionOperator(BaseOperator):
             check_literal_inputs(self.task_id, self.bound(), given)
 
     @classmethod
-    def partial(cls, **kwargs: Any) -> OperatorPartial:  # type: ignore[override]
+    def partial(cls, **kwargs: Any) -> OperatorPartial:
         """`Operator.partial(...)`, its literal inputs checked now, and the `.expand()` it returns checks its own.
 
         A mapped task is never instantiated while the DAG is parsed (Airflow builds one per map
@@ -241,9 +240,11 @@ def check_literal_inputs(
         raise TaskInputsError([Problem(p.location, p.message) for p in problems], subject=subject)
 
 
-@attrs.define(kw_only=True, repr=False)
 class CheckedPartial(OperatorPartial):
-    """What a generated operator's `.partial()` returns: `.expand()` checks each literal mapped value."""
+    """What a generated operator's `.partial()` returns: `.expand()` checks each literal mapped value.
+
+    A plain subclass of Airflow's attrs class: its fields and `__init__` are inherited unchanged.
+    """
 
     def expand(self, **mapped_kwargs: Any) -> Any:
         operator_class = self.operator_class

@@ -41,9 +41,15 @@ def get_provider_info(components: tuple[Component, ...] | None = None) -> dict[s
             }
             for component in components
         ],
-        "operators": [{"integration-name": name, "python-modules": [names.OPERATORS_MODULE]} for name in integrations],
+        "operators": [
+            {"integration-name": name, "python-modules": [names.OPERATORS_MODULE, names.BULK_MODULE]}
+            for name in integrations
+        ],
         "hooks": [{"integration-name": name, "python-modules": [names.HOOKS_MODULE]} for name in integrations],
-        "triggers": [{"integration-name": name, "python-modules": [names.TRIGGERS_MODULE]} for name in integrations],
+        "triggers": [
+            {"integration-name": name, "python-modules": [names.TRIGGERS_MODULE, names.BULK_MODULE]}
+            for name in integrations
+        ],
         "connection-types": [connection_type(component) for component in components if component.connection],
     }
     for integration in info["integrations"]:
