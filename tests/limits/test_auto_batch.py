@@ -107,3 +107,16 @@ def test_concurrency_is_auto_or_a_whole_number() -> None:
     for bad in ("0", "-2", "many", 2.5, True):
         with pytest.raises(BatchError, match="concurrency must be auto or a whole number of at least 1"):
             parse_concurrency(bad)
+
+
+def test_a_limiter_that_is_neither_auto_off_nor_a_redis_url_is_refused_naming_the_property(host: Host) -> None:
+    from zhipu_connector.zhipu.errors import ClientConfigError
+
+    app = create_app(EmulatorConfig(api_keys=frozenset({KEY})))
+    connection = {"token": KEY, "baseUrl": BASE_URL, "limiter": "memcached://cache:11211"}
+    inputs = {"model": "glm-4-flash", "messages": [{"role": "user", "content": "hello"}]}
+    with connections.configured(transport_factory=connections.InProcessTransports(app)):
+        with pytest.raises(ClientConfigError, match="limiter: a shared limiter must be a redis://") as caught:
+            host.run_action("zhipu", "ask", inputs, connection)
+    assert "memcached://cache" not in str(caught.value)  # the value is a secret: never repeated
+    assert app.concurrency.snapshot()["requests"] == 0
