@@ -417,3 +417,27 @@ def test_run_ask_stream_shows_the_reasoning_apart_and_ends_with_the_same_result(
     reasoning_line, answer_line = streamed.err.splitlines()[:2]
     assert reasoning_line.startswith("reasoning: ") and len(reasoning_line) > len("reasoning: ")
     assert answer_line == answer and answer_line not in reasoning_line
+
+
+@pytest.mark.parametrize("name", ["structured-answer", "tool-call"])
+def test_the_json_and_tool_call_examples_run_against_the_emulator(name):
+    from zhipu_connector.workflow.checks import check_workflow
+    from zhipu_connector.workflow.examples import examples_directory
+    from zhipu_connector.workflow.model import load_workflow
+    from zhipu_connector.workflow.runner import run_workflow
+
+    host = Host(entry_points=False)  # the built-in plugins: zhipu and core
+    workflow = load_workflow(examples_directory() / f"{name}.yaml")
+    assert check_workflow(host, workflow) == []
+    app = RecordingApp(create_app(EmulatorConfig(api_keys=frozenset({KEY}))))
+    with connections.configured(transport_factory=connections.InProcessTransports(app)):
+        result = run_workflow(host, workflow, {}, {"zhipu": CONNECTION})
+    if name == "structured-answer":
+        assert app.bodies[0]["response_format"] == {"type": "json_object"}
+        assert result.outputs["answer"] == result.outputs["reply"]["answer"]
+    else:
+        call = result.outputs["toolCall"]
+        assert call["name"] == "get_weather" and "Lisbon" in call["parsedArguments"]["city"]
+        tool_message = app.bodies[1]["messages"][2]
+        assert tool_message["role"] == "tool" and tool_message["tool_call_id"] == call["id"]
+        assert "light rain" in tool_message["content"] and result.outputs["reply"]
