@@ -441,3 +441,27 @@ def test_the_json_and_tool_call_examples_run_against_the_emulator(name):
         tool_message = app.bodies[1]["messages"][2]
         assert tool_message["role"] == "tool" and tool_message["tool_call_id"] == call["id"]
         assert "light rain" in tool_message["content"] and result.outputs["reply"]
+
+
+def test_the_language_of_errors_is_a_connection_setting_sent_as_accept_language(host, emulator):
+    ask(host, {"model": "glm-4.6", "messages": HELLO}, {**CONNECTION, "acceptLanguage": "zh-CN,zh"})
+    ask(host, {"model": "glm-4.6", "messages": HELLO})
+    (chosen, _), (default, _) = emulator.requests
+    assert chosen["accept-language"] == "zh-CN,zh" and "accept-language" not in default
+
+
+def test_final_quota_and_plan_codes_are_not_retried_and_a_usage_cap_says_when_it_lifts():
+    from zhipu_connector.zhipu.errors import QuotaExceededError, error_from_response
+    from zhipu_connector.zhipu.retry import RetryPolicy
+
+    for code in ("1308", "1309", "1310", "1311", "1313", "1121", "1110", "1111", "1120"):
+        error = error_from_response(429, json.dumps({"error": {"code": code, "message": "no"}}).encode(), "r" * 8)
+        assert isinstance(error, QuotaExceededError) and RetryPolicy().delay_before_retry(0, error) is None, code
+    cap = "Usage limit reached for 5 hour. Your limit will reset at 2026-08-27 21:31:39"
+    error = error_from_response(429, json.dumps({"error": {"code": "1308", "message": cap}}).encode(), None)
+    assert "2026-08-27 21:31:39" in str(error) and error.resets_at == "2026-08-27 21:31:39"
+    assert error.to_dict()["resetsAt"] == "2026-08-27 21:31:39"
+    bare = error_from_response(429, b'{"error": {"code": "1308"}}', None)
+    assert "did not say when the cap lifts" in str(bare)
+    balance = error_from_response(429, b'{"error": {"code": "1113", "message": "Insufficient balance"}}', None)
+    assert "other platform" in str(balance) and "GLM Coding Plan key" in str(balance)

@@ -103,6 +103,7 @@ class ZhipuClient(ExchangeCore, _Shorthands[dict[str, Any], Generator[dict[str, 
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = _random.random,
         clock: Callable[[], float] = time.time,
+        accept_language: str | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -114,6 +115,7 @@ class ZhipuClient(ExchangeCore, _Shorthands[dict[str, Any], Generator[dict[str, 
             max_retries=max_retries,
             random=random,
             clock=clock,
+            accept_language=accept_language,
         )
         self._sleep = sleep
         self._http = httpx.Client(
@@ -243,6 +245,7 @@ class AsyncZhipuClient(
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         random: Callable[[], float] = _random.random,
         clock: Callable[[], float] = time.time,
+        accept_language: str | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -254,6 +257,7 @@ class AsyncZhipuClient(
             max_retries=max_retries,
             random=random,
             clock=clock,
+            accept_language=accept_language,
         )
         self._sleep = sleep
         self._http = httpx.AsyncClient(

@@ -326,6 +326,8 @@ def _client_arguments(key: Connection, settings: _Settings, kind: ClientKind) ->
         "base_url": key.get("baseUrl"),
         "auth": key.get("authentication", "API_KEY"),
     }
+    if key.get("acceptLanguage"):  # the international platform's language for error messages
+        arguments["accept_language"] = key["acceptLanguage"]
     timeout = key.get("timeout")
     if timeout is not None:  # the connection's deadline per call (see config.Deadlines)
         arguments["deadline"] = timeout

@@ -201,6 +201,7 @@ class ExchangeCore:
         max_retries: int,
         random: Callable[[], float],
         clock: Callable[[], float],
+        accept_language: str | None = None,
     ) -> None:
         self.base_url = resolve_base_url(base_url)
         self._auth = make_auth(api_key, auth, clock=clock)
@@ -219,6 +220,8 @@ class ExchangeCore:
             "Accept": _JSON,
             "User-Agent": _USER_AGENT,
         }
+        if accept_language:  # the language of the international platform's error messages
+            self._constant_headers["Accept-Language"] = accept_language
         if self._auth.constant:
             self._constant_headers["Authorization"] = self._auth.header()
 
