@@ -91,9 +91,9 @@ def _prepare(
             if key not in values:
                 values[key] = default
     if bound.prunable:
-        values = _visible(bound.action.properties, values)
+        values = _visible(_visibility_plan(bound), values)
     if bound.has_integers:
-        _whole_numbers_as_int(bound.action.properties, values)
+        _whole_numbers_as_int(bound.integer_properties, values)
     if not isinstance(connection, Connection):
         connection = bound.connections.build(connection)
     if bound.availability:
@@ -114,8 +114,35 @@ def _finish(bound: BoundAction, result: Any, values: Mapping[str, Any]) -> Any:
     return result
 
 
+_Plan = dict[str, tuple[bool, Any, str | None, Any]]
+"""Per property name: (hidden, its compiled condition or None, "ARRAY"/"OBJECT"/None, the nested plan)."""
+
+
+def _visibility_plan(bound: BoundAction) -> _Plan:
+    """The action's visibility rules, compiled on its first call and kept on it (conditions parsed once)."""
+    plan = bound.visibility_plan
+    if plan is None:
+        plan = bound.visibility_plan = _plan_of(bound.action.properties)
+    return plan
+
+
+def _plan_of(properties: tuple[Property, ...]) -> _Plan:
+    from zhipu_connector.definition.conditions import parse_condition
+
+    plan: _Plan = {}
+    for prop in properties:
+        condition = parse_condition(prop.display_condition) if prop.display_condition else None
+        if prop.type == "ARRAY" and prop.items is not None and prop.items.properties:
+            plan[prop.name] = (prop.hidden, condition, "ARRAY", _plan_of(prop.items.properties))
+        elif prop.type == "OBJECT" and prop.properties:
+            plan[prop.name] = (prop.hidden, condition, "OBJECT", _plan_of(prop.properties))
+        else:
+            plan[prop.name] = (prop.hidden, condition, None, None)
+    return plan
+
+
 def _visible(
-    properties: tuple[Property, ...],
+    plan: _Plan,
     values: dict[str, Any],
     index: int | None = None,
     root: Mapping[str, Any] | None = None,
@@ -123,30 +150,36 @@ def _visible(
     """`values` without what is hidden: hidden properties and those whose condition is false.
 
     Inside array items a condition sees the item's own values first and then the top level,
-    with `[index]` standing for the item's position (`messages[index].role == 'tool'`).
+    with `[index]` standing for the item's position (`messages[index].role == 'tool'`). Each
+    condition is evaluated once per scope, however many properties share it.
     """
-    from zhipu_connector.definition.conditions import parse_condition
-
     kept: dict[str, Any] = {}
-    by_name = {prop.name: prop for prop in properties}
-    scope: Mapping[str, Any] = values if root is None else ChainMap(values, dict(root))
+    scope: Mapping[str, Any] | None = None
+    shown: dict[int, bool] = {}
     for key, value in values.items():
-        prop = by_name.get(key)
-        if prop is None:
+        entry = plan.get(key)
+        if entry is None:
             kept[key] = value
             continue
-        if prop.hidden:
+        hidden, condition, kind, nested = entry
+        if hidden:
             continue
-        if prop.display_condition and not parse_condition(prop.display_condition).evaluate(scope, index=index):
-            continue
-        if prop.type == "ARRAY" and prop.items is not None and prop.items.properties and isinstance(value, list):
+        if condition is not None:
+            verdict = shown.get(id(condition))
+            if verdict is None:
+                if scope is None:
+                    scope = values if root is None else ChainMap(values, dict(root))
+                verdict = shown[id(condition)] = condition.evaluate(scope, index=index)
+            if not verdict:
+                continue
+        if kind == "ARRAY" and isinstance(value, list):
             top = values if root is None else root
             value = [
-                _visible(prop.items.properties, item, position, top) if isinstance(item, dict) else item
+                _visible(nested, item, position, top) if isinstance(item, dict) else item
                 for position, item in enumerate(value)
             ]
-        elif prop.type == "OBJECT" and prop.properties and isinstance(value, dict):
-            value = _visible(prop.properties, value, index, root)
+        elif kind == "OBJECT" and isinstance(value, dict):
+            value = _visible(nested, value, index, root)
         kept[key] = value
     return kept
 

@@ -101,6 +101,9 @@ class BoundAction:
         "defaults",
         "prunable",
         "has_integers",
+        "integer_properties",
+        "visibility_plan",
+        "_case_conditions",
     )
 
     def __init__(
@@ -131,7 +134,12 @@ class BoundAction:
             p.name: p.default_value for p in action.properties if p.has_default and not p.hidden
         }
         self.prunable = _has_visibility_rules(action.properties)
-        self.has_integers = _has_integers(action.properties)
+        # only the properties with an INTEGER somewhere in them: the others are never converted
+        self.integer_properties = tuple(p for p in action.properties if _has_integers((p,)))
+        self.has_integers = bool(self.integer_properties)
+        # compiled on the first call (see `dispatch._visibility_plan`): the condition parser is not imported at start
+        self.visibility_plan: Any = None
+        self._case_conditions: tuple[Any, ...] | None = None
 
     @property
     def key(self) -> str:
@@ -145,11 +153,16 @@ class BoundAction:
         """
         if not self.output_cases:
             return self.output_schema, self.output
-        from zhipu_connector.definition.conditions import parse_condition
+        conditions = self._case_conditions
+        if conditions is None:
+            from zhipu_connector.definition.conditions import parse_condition
 
-        scope = {**self.defaults, **values}
-        for condition, schema, compiled in self.output_cases:
-            if condition is None or parse_condition(condition).evaluate(scope):
+            conditions = self._case_conditions = tuple(
+                None if condition is None else parse_condition(condition) for condition, _, _ in self.output_cases
+            )
+        scope = {**self.defaults, **values} if self.defaults else values
+        for condition, (_, schema, compiled) in zip(conditions, self.output_cases):
+            if condition is None or condition.evaluate(scope):
                 return schema, compiled
         raise AssertionError("the default output case is always last")  # pragma: no cover
 
