@@ -120,3 +120,28 @@ def test_a_limiter_that_is_neither_auto_off_nor_a_redis_url_is_refused_naming_th
             host.run_action("zhipu", "ask", inputs, connection)
     assert "memcached://cache" not in str(caught.value)  # the value is a secret: never repeated
     assert app.concurrency.snapshot()["requests"] == 0
+
+
+def test_the_batch_command_takes_auto_or_a_number_and_refuses_anything_else(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zhipu_connector import cli
+
+    monkeypatch.setenv("ZHIPUAI_API_KEY", KEY)
+    rows, out = write_rows(tmp_path / "rows.jsonl", 2), tmp_path / "out.jsonl"
+    code = cli.main(["batch", "ask", "--rows", str(rows), "--out", str(out), "--concurrency", "many", "--no-progress"])
+    assert code != 0
+    assert "concurrency must be auto or a whole number of at least 1, not 'many'" in capsys.readouterr().err
+    assert not out.exists() or out.read_text() == ""
+    help_text = subprocess_help()
+    assert "--concurrency auto|N" in help_text and "(default auto)" in help_text
+
+
+def subprocess_help() -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "zhipu_connector.cli", "batch", "--help"], capture_output=True, text=True
+    )
+    return " ".join(done.stdout.split())
