@@ -19,6 +19,7 @@ The rules (the safe reading where the reference is terse, as `docs/actions.md` s
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -50,8 +51,12 @@ class ChatModelRules:
 UNKNOWN = ChatModelRules(family=None, vision=None, thinking=None)
 
 
+@functools.lru_cache(maxsize=256)
 def chat_model_rules(model: str) -> ChatModelRules:
-    """The rules for `model` (compared in lower case, as the platform does)."""
+    """The rules for `model` (compared in lower case, as the platform does).
+
+    Cached: each call asks for its model's rules at least twice, and the rules are immutable.
+    """
     model_id = model.strip().lower()
     match = _ID.match(model_id)
     if match is None:
