@@ -215,7 +215,7 @@ def _result_record(line: bytes, out_path: Path, number: int) -> dict[str, Any] |
             f"{out_path} line {number} is not a result line of a batch run; "
             "choose another results file, or remove that line"
         )
-    return record  # type: ignore[return-value]
+    return record
 
 
 def _drop_error_lines(out_path: Path) -> None:
@@ -372,7 +372,7 @@ async def process_rows(
     *,
     done: DoneRows | None = None,
     concurrency: Concurrency = DEFAULT_CONCURRENCY,
-    connection: Connection | None = None,
+    connection: Connection | Mapping[str, Any] | None = None,
     progress: BatchProgress | None = None,
     stop: BatchStop | None = None,
 ) -> BatchSummary:
