@@ -125,11 +125,15 @@ def test_the_demo_runs_every_example_against_the_emulator(tmp_path, capsys, monk
         ["imagePath", "prompt"],
         ["ranking"],
         ["report"],
+        ["answer", "reply"],
+        ["reply", "toolCall"],
         ["coverUrl", "prompt", "videoPath"],
     ]
     assert blocks[0]["imagePath"] == str(images[0].resolve())
     assert blocks[1]["ranking"][0]["label"] == "Our refund policy covers parcels damaged in transit."
-    assert blocks[3]["videoPath"] == str(videos[0].resolve())
+    assert blocks[3]["answer"] == blocks[3]["reply"]["answer"]  # structured-answer: a field of the parsed JSON
+    assert blocks[4]["toolCall"]["name"] == "get_weather" and blocks[4]["reply"]  # tool-call: model → tool → model
+    assert blocks[5]["videoPath"] == str(videos[0].resolve())
 
 
 def test_the_demo_can_run_one_example_and_names_the_known_ones(tmp_path, capsys):
@@ -137,6 +141,7 @@ def test_the_demo_can_run_one_example_and_names_the_known_ones(tmp_path, capsys)
     assert "1 of 1 workflow(s) succeeded" in capsys.readouterr().out
     assert main(["demo", "--workflow", "nope"]) == 1
     assert (
-        "no example workflow named nope (examples: image-from-topic, rank-texts, report-haiku, video-from-prompt)"
+        "no example workflow named nope (examples: image-from-topic, rank-texts, report-haiku, structured-answer, "
+        "tool-call, video-from-prompt)"
         in capsys.readouterr().err
     )
