@@ -59,7 +59,14 @@ def test_connection_properties_name_their_environment_variables(zhipu_component)
     properties = {p.name: p.environment for p in component.connection.authorizations[0].properties}
     assert properties == {"apiKey": "DEMO_API_KEY", "region": "DEMO_REGION"}
     shipped = {p.name: p.environment for p in zhipu_component.connection.authorizations[0].properties}
-    assert shipped == {"token": "ZHIPUAI_API_KEY", "baseUrl": "ZHIPUAI_BASE_URL", "authentication": None}
+    assert shipped == {
+        "token": "ZHIPUAI_API_KEY",
+        "baseUrl": "ZHIPUAI_BASE_URL",
+        "authentication": None,
+        "acceptLanguage": None,
+        "limiter": "ZHIPU_CONNECTOR_LIMITER",
+        "timeout": "ZHIPU_CONNECTOR_TIMEOUT",
+    }
 
 
 def test_an_action_input_cannot_come_from_the_environment():
