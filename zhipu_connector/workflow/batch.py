@@ -41,7 +41,7 @@ from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import ActionCancelledError, ConnectorError, InputValidationError, Problem
 from zhipu_connector.host.host import Host
-from zhipu_connector.host.secrets import scrub_value
+from zhipu_connector.host.secrets import scrub, scrub_value
 
 Concurrency = int | Literal["auto"]
 
@@ -239,7 +239,9 @@ class ResultWriter:
 
     def write(self, record: Mapping[str, Any]) -> None:
         """Append one record as a whole line, registered secrets masked (an answer may quote a key)."""
-        data = (json.dumps(scrub_value(record), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        # One pass over the line's text, not a walk over every value (an embedding is 256+ numbers):
+        # the masking knows each secret's JSON-escaped spelling too.
+        data = (scrub(json.dumps(record, ensure_ascii=False, separators=(",", ":"))) + "\n").encode("utf-8")
         view = memoryview(data)
         while view:  # a regular file takes it all at once; the loop covers the rare short write
             written = os.write(self._fd, view)
