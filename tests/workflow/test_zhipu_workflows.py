@@ -142,6 +142,5 @@ def test_the_demo_can_run_one_example_and_names_the_known_ones(tmp_path, capsys)
     assert main(["demo", "--workflow", "nope"]) == 1
     assert (
         "no example workflow named nope (examples: image-from-topic, rank-texts, report-haiku, structured-answer, "
-        "tool-call, video-from-prompt)"
-        in capsys.readouterr().err
+        "tool-call, video-from-prompt)" in capsys.readouterr().err
     )

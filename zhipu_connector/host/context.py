@@ -35,7 +35,16 @@ class ActionContext:
     (a reply cut short by the token limit, say); the CLI and the runner show them.
     """
 
-    __slots__ = ("component", "action", "request_id", "_logger", "cancel_event", "on_partial", "on_reasoning", "warnings")
+    __slots__ = (
+        "component",
+        "action",
+        "request_id",
+        "_logger",
+        "cancel_event",
+        "on_partial",
+        "on_reasoning",
+        "warnings",
+    )
 
     def __init__(
         self,

@@ -136,7 +136,8 @@ def image_model_problems(inputs: Mapping[str, Any]) -> list[Problem]:
     if model == "glm-image" and quality not in (None, "hd"):
         problems.append(
             Problem(
-                "quality", f"glm-image makes 'hd' images only (its default), not {quality!r}; leave Quality unset or set it to 'hd'"
+                "quality",
+                f"glm-image makes 'hd' images only (its default), not {quality!r}; leave Quality unset or set it to 'hd'",
             )
         )
     elif model.startswith("cogview") and quality is not None and model not in QUALITY_MODELS:

@@ -92,7 +92,8 @@ def message_tool_calls(calls: Sequence[Mapping[str, Any]], where: str, problems:
         except ValueError:
             problems.append(
                 Problem(
-                    f"{where}.toolCalls[{index}].arguments", 'Arguments must be JSON text, such as \'{"city": "Paris"}\''
+                    f"{where}.toolCalls[{index}].arguments",
+                    'Arguments must be JSON text, such as \'{"city": "Paris"}\'',
                 )
             )
         result.append(
