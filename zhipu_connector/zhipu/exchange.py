@@ -87,6 +87,21 @@ Step = Send | Read | Sleep
 Steps = Generator[Step, Any, T]
 
 
+QUEUED_SECONDS = "zhipu_connector.queued_seconds"
+"""A response extension: how long the request waited in this process before it was sent.
+
+A limiting transport (`limiting.py`) holds a request until the account has room for it. That
+wait is not the platform's time, so the attempt's deadline is moved by it: otherwise a request
+queued behind a small account limit could pass its deadline while its answer, already made and
+billed, is still being read — and a retry would pay for it twice.
+"""
+
+
+def _moved_by_queueing(deadline: float | None, response: httpx.Response) -> float | None:
+    queued = response.extensions.get(QUEUED_SECONDS)
+    return deadline + queued if deadline is not None and queued else deadline
+
+
 # --- bounded reading --------------------------------------------------------------------------
 
 
@@ -237,6 +252,7 @@ class ExchangeCore:
             outcome = yield Send(self._request(route.method, url, payload, self._headers(), deadline))
             if not isinstance(outcome, httpx.Response):
                 return self.transport_error(outcome, request_id, deadline)
+            deadline = _moved_by_queueing(deadline, outcome)
             status = outcome.status_code
             ok = 200 <= status < 300
             body = self._body(request_id, deadline, ok)
@@ -270,6 +286,7 @@ class ExchangeCore:
             outcome = yield Send(request)
             if not isinstance(outcome, httpx.Response):
                 return self.transport_error(outcome, request_id, deadline)
+            deadline = _moved_by_queueing(deadline, outcome)
             status = outcome.status_code
             ok = 200 <= status < 300
             if ok and not outcome.headers.get("content-type", "").startswith(_JSON):

@@ -45,6 +45,7 @@ from zhipu_connector.limits import (
     SharedLimitSettings,
 )
 from zhipu_connector.zhipu.errors import ClientConfigError, error_from_response
+from zhipu_connector.zhipu.exchange import QUEUED_SECONDS
 from zhipu_connector.zhipu.transport import AsyncSpreadTransport
 
 logger = logging.getLogger("zhipu_connector.zhipu.limiting")
@@ -164,8 +165,11 @@ class AsyncLimitingTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         refusals = 0
+        queued = 0.0
         while True:
+            waiting_since = time.monotonic()
             permit = await self.limiter.acquire()
+            queued += time.monotonic() - waiting_since
             try:
                 response = await self.inner.handle_async_request(request)
                 status = response.status_code
@@ -177,18 +181,20 @@ class AsyncLimitingTransport(httpx.AsyncBaseTransport):
             if status == 429 and saturation_refusal(status, response.content):
                 await _arelease(self.limiter, permit, Outcome.OVERLOADED)
                 if permit.alone or refusals >= MAX_REQUEUES:
-                    return response
+                    return _queued_for(response, queued)
                 refusals += 1
-                await anyio.sleep(pause_before_requeue(refusals, response))
+                pause = pause_before_requeue(refusals, response)
+                await anyio.sleep(pause)
+                queued += pause
                 continue
             if status == 429:
                 await _arelease(self.limiter, permit, Outcome.NEUTRAL)
-                return response
+                return _queued_for(response, queued)
             if response.is_closed:  # read whole already (an in-process transport): nothing more to wait for
                 await _arelease(self.limiter, permit, outcome_of(status))
             else:
                 response.stream = _AsyncPermitBody(response.stream, self.limiter, permit, outcome_of(status))  # type: ignore[arg-type]
-            return response
+            return _queued_for(response, queued)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -205,8 +211,11 @@ class LimitingTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         refusals = 0
+        queued = 0.0
         while True:
+            waiting_since = time.monotonic()
             permit = self.limiter.acquire_blocking()
+            queued += time.monotonic() - waiting_since
             try:
                 response = self.inner.handle_request(request)
                 status = response.status_code
@@ -218,23 +227,31 @@ class LimitingTransport(httpx.BaseTransport):
             if status == 429 and saturation_refusal(status, response.content):
                 _release(self.limiter, permit, Outcome.OVERLOADED)
                 if permit.alone or refusals >= MAX_REQUEUES:
-                    return response
+                    return _queued_for(response, queued)
                 refusals += 1
-                time.sleep(pause_before_requeue(refusals, response))
+                pause = pause_before_requeue(refusals, response)
+                time.sleep(pause)
+                queued += pause
                 continue
             if status == 429:
                 _release(self.limiter, permit, Outcome.NEUTRAL)
-                return response
+                return _queued_for(response, queued)
             if response.is_closed:
                 _release(self.limiter, permit, outcome_of(status))
             else:
                 response.stream = _PermitBody(response.stream, self.limiter, permit, outcome_of(status))  # type: ignore[arg-type]
-            return response
+            return _queued_for(response, queued)
 
     def close(self) -> None:
         self.inner.close()
         if isinstance(self.limiter, RedisLeaseLimiter):
             self.limiter.close()
+
+
+def _queued_for(response: httpx.Response, seconds: float) -> httpx.Response:
+    """`response`, telling the exchange how long its request waited here (see `QUEUED_SECONDS`)."""
+    response.extensions[QUEUED_SECONDS] = seconds
+    return response
 
 
 async def _arelease(limiter: Limiter, permit: Permit, outcome: Outcome) -> None:
