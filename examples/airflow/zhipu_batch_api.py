@@ -4,10 +4,10 @@
 they reach the batch task through XCom; a rows file's path works as well. The batch task builds
 the request files, uploads them and creates the batches, then defers: the triggerer looks at the
 batches every `poll_interval` seconds and collects those that ended into `answers.jsonl`, the
-same result lines as `zhipu-connector batch` (every row once, its output or its error). Its
-XCom is a summary: the results file and how many rows succeeded and failed. If the task is
-retried, it re-attaches to its batches through the state file beside the results: no row is
-submitted, nor billed, twice.
+same result lines as `zhipu-connector batch` (every row once, its output or its error), one
+results file per DAG run. Its XCom is a summary: the results file and how many rows succeeded
+and failed. If the task is retried (same run, same results file), it re-attaches to its batches
+through the state file beside the results: no row is submitted, nor billed, twice.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ with DAG(
     schedule=None,
     catchup=False,
     params={
-        "topics": Param(["tea", "rain", "kites"], type="array", items={"type": "string"}, minItems=1, title="Topics"),
-        "output": Param("zhipu-batches/answers.jsonl", type="string", title="Results file"),
+        "topics": Param(["tea", "rain", "kites"], type="array", items={"type": "string"}, minItems=1, title="Topics")
     },
     tags=["zhipu", "example"],
     doc_md=__doc__,
@@ -38,7 +37,7 @@ with DAG(
     answers = ZhipuAskViaBatchApiOperator(
         task_id="answer_all",
         rows=questions(),
-        output_path="{{ params.output }}",
+        output_path="zhipu-batches/{{ dag_run.run_id | replace(':', '-') | replace('+', '-') }}/answers.jsonl",
         poll_interval=2,
         poll_timeout=24 * 3600,
         retries=2,

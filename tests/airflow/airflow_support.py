@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ class Airflow:
     home: Path
     env: dict[str, str]
     transcripts: list[str] = field(default_factory=list)
+    api_server: ApiServer | None = None
 
     def run(
         self, *args: str, env: dict[str, str] | None = None, timeout: float = 180
@@ -126,3 +130,59 @@ def output_of(completed: subprocess.CompletedProcess[str]) -> str:
     """A command's output for an assertion message: the end, where Airflow says what failed."""
     text = completed.stdout + completed.stderr
     return text[-6000:]
+
+
+API_SERVER_START_TIMEOUT = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ApiServer:
+    """Airflow's API server (which serves the UI) on a loopback port of one home, everyone an admin.
+
+    The session starts it in the background right after `db migrate` when a browser test is
+    collected, so its start (20-30 s of imports) overlaps the `dags test` runs instead of adding
+    to them; the browser tests wait for it to answer. Its output goes to the home's logs, which
+    the last test searches for the token.
+    """
+
+    def __init__(self, airflow: Airflow) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        (airflow.home / "logs").mkdir(exist_ok=True)
+        self.log_path = airflow.home / "logs" / "api-server.log"
+        self._log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [str(AIRFLOW_CLI), "api-server", "--host", "127.0.0.1", "--port", str(self.port)],
+            env={**airflow.env, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=airflow.home,
+        )
+
+    def wait_ready(self, timeout: float = API_SERVER_START_TIMEOUT) -> str:
+        """The server's URL once it answers its health check."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=2):
+                    return self.url
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"Airflow's API server did not start; see {self.log_path}") from None
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after a few seconds: a graceful stop waits 20 s for nothing here."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(3)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()

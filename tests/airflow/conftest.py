@@ -8,11 +8,12 @@ itself, saying so, and `make test` runs them in Airflow's.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 
 import pytest
-from airflow_support import BATCH_SECONDS, TEST_PLUGINS, TOKEN, Airflow, base_environment
+from airflow_support import BATCH_SECONDS, TEST_PLUGINS, TOKEN, Airflow, ApiServer, base_environment
 
 # The waiter test connector is "installed" for in-process tests too, as it is for Airflow's commands;
 # only in Airflow's environment, so that the rest of the suite never sees it.
@@ -31,13 +32,35 @@ def emulator_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def airflow_env(tmp_path_factory: pytest.TempPathFactory, emulator_url: str) -> Airflow:
-    """An Airflow home on SQLite with its database migrated and the Zhipu account's pool made."""
+def airflow_env(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, emulator_url: str
+) -> Iterator[Airflow]:
+    """An Airflow home on SQLite with its database migrated and the Zhipu account's pool made.
+
+    One home for the whole session: every `dags test`, the connection tests, the benchmark and
+    the API server of the browser tests use it, so `db migrate` runs once. The API server is
+    started here, in the background, when a browser test is collected (see `ApiServer`).
+    """
     home = tmp_path_factory.mktemp("airflow-home")
     (home / "files").mkdir()
     instance = Airflow(home, base_environment(home, emulator_url))
     migrated = instance.run("db", "migrate")
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    if _browser_tests_will_run(request.session):
+        instance.api_server = ApiServer(instance)
     pool = instance.run("pools", "set", "zhipu_default", "2", "Requests in flight for the zhipu_default account")
     assert pool.returncode == 0, pool.stdout + pool.stderr
-    return instance
+    try:
+        yield instance
+    finally:
+        if instance.api_server is not None:
+            instance.api_server.stop()
+
+
+def _browser_tests_will_run(session: pytest.Session) -> bool:
+    """Whether a collected test needs the UI, and Chromium is there to open it."""
+    if not any("ui" in getattr(item, "fixturenames", ()) for item in session.items):
+        return False
+    from browser.browser_support import CHROMIUM
+
+    return os.access(CHROMIUM, os.X_OK)

@@ -8,15 +8,11 @@ forms as a user would. Without Chromium the tests skip, except under CI, which i
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from airflow_support import AIRFLOW_CLI, SKIP_REASON, output_of
+from airflow_support import SKIP_REASON, ApiServer, output_of
 
 pytest.importorskip("airflow.sdk", reason=SKIP_REASON)
 
@@ -25,47 +21,20 @@ from browser.browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_unavailabl
 from zhipu_connector.host.host import default_host
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-START_TIMEOUT = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def ui(airflow_env) -> Iterator[str]:
-    """Airflow's API server on loopback, the example DAGs serialized for it; yields its URL."""
+    """Airflow's API server on loopback (the session's, started in the background), the example DAGs serialized."""
     reserialized = airflow_env.run("dags", "reserialize")
     assert reserialized.returncode == 0, output_of(reserialized)
-    port = free_port()
-    env = {**airflow_env.env, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
-    (airflow_env.home / "logs").mkdir(exist_ok=True)
-    log = (airflow_env.home / "logs" / "api-server.log").open("w")  # searched for the token at the end
-    server = subprocess.Popen(
-        [str(AIRFLOW_CLI), "api-server", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=airflow_env.home,
-    )
-    url = f"http://127.0.0.1:{port}"
+    started_here = airflow_env.api_server is None
+    server = airflow_env.api_server or ApiServer(airflow_env)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("Airflow's API server did not start; see logs/api-server.log") from None
-                time.sleep(0.5)
-        yield url
+        yield server.wait_ready()
     finally:
-        server.terminate()
-        server.wait(20)
-        log.close()
+        if started_here:
+            server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -55,12 +55,12 @@ def test_a_runner_that_cannot_run_the_action_fails_when_the_dag_is_parsed_naming
 
 
 def test_batch_api_rows_from_xcom_deferred_then_collected_into_results(airflow_env):
-    conf = {"topics": TOPICS, "output": "batches/first/answers.jsonl"}
-    run = airflow_env.dags_test("zhipu_batch_api", conf)
+    run = airflow_env.dags_test("zhipu_batch_api", {"topics": TOPICS})
     assert run.returncode == 0, output_of(run)
     assert "Pausing task as DEFERRED" in run.stdout + run.stderr
     summary = airflow_env.xcoms("zhipu_batch_api")[("answer_all", -1)]
-    results = airflow_env.home / "files" / "batches" / "first" / "answers.jsonl"
+    results = Path(summary["results"])
+    assert results.name == "answers.jsonl" and results.parent.parent == airflow_env.home / "files" / "zhipu-batches"
     assert summary == {
         "component": "zhipu",
         "action": "ask",
