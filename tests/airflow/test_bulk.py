@@ -116,14 +116,16 @@ def test_a_retried_task_re_attaches_to_its_batch_and_submits_nothing_twice(tmp_p
     assert not state.exists()
 
 
-def test_a_rows_list_that_breaks_the_action_ends_as_error_lines_counted_in_the_summary(tmp_path, monkeypatch):
-    """A bad row is refused before anything is uploaded, and the summary says so; asked to, the task fails."""
+def test_a_row_that_breaks_the_action_ends_as_an_error_line_counted_in_the_summary(tmp_path, monkeypatch):
+    """A bad row in a rows file is refused before anything is uploaded, and counted; asked to, the task fails."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from zhipu_connector.emulator.config import EmulatorConfig
     from zhipu_connector.emulator.server import running_emulator
 
-    rows = [{"model": "glm-4-flash", "format": "SIMPLE", "userPrompt": "Hi", "temperature": 5}]
+    row = {"model": "glm-4-flash", "format": "SIMPLE", "userPrompt": "Hi", "temperature": 5}
+    (tmp_path / "bad.jsonl").write_text(json.dumps(row) + "\n")  # a rows file is read at run time
+    rows = "bad.jsonl"
     with running_emulator(EmulatorConfig(api_keys=frozenset({TOKEN}))) as url:
         monkeypatch.setenv("AIRFLOW_CONN_ZHIPU_DEFAULT", zhipu_connection(url))
         monkeypatch.setenv("ZHIPU_CONNECTOR_FILES_ROOT", str(tmp_path))
@@ -138,3 +140,24 @@ def test_a_rows_list_that_breaks_the_action_ends_as_error_lines_counted_in_the_s
     assert (summary["rows"], summary["succeeded"], summary["failed"]) == (1, 0, 1)
     (line,) = result_lines(tmp_path / "lenient.jsonl")
     assert line["row"] == 1 and "temperature" in json.dumps(line["error"])
+
+
+def test_rows_written_in_the_dag_file_are_checked_when_it_is_parsed_naming_the_row():
+    from zhipu_connector.adapters.airflow.operators import TaskInputsError
+
+    rows = [{"model": "glm-4-flash", "format": "SIMPLE", "userPrompt": "Hi"}, {"model": "glm-4-flash", "topP": 2}]
+    with DAG("bulk_check", schedule=None), pytest.raises(TaskInputsError) as caught:
+        bulk.ZhipuAskViaBatchApiOperator(task_id="all", rows=rows, output_path="out.jsonl")
+    assert "task 'all' (zhipu.ask, row 2)" in str(caught.value)
+    assert "topP" in {p.location for p in caught.value.problems}
+
+
+def test_a_results_path_outside_the_files_root_fails_without_retries(tmp_path, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    monkeypatch.setenv("ZHIPU_CONNECTOR_FILES_ROOT", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW_CONN_ZHIPU_DEFAULT", zhipu_connection("http://127.0.0.1:9/api/paas/v4"))
+    with DAG("bulk_check", schedule=None):
+        task = bulk.ZhipuAskViaBatchApiOperator(task_id="all", rows="rows.jsonl", output_path="../elsewhere.jsonl")
+    with pytest.raises(AirflowFailException, match="outside the files root"):
+        task.execute({})

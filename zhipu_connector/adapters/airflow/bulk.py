@@ -36,11 +36,11 @@ from zhipu_connector.adapters.airflow import names
 from zhipu_connector.adapters.airflow.connection_form import parse_text
 from zhipu_connector.adapters.airflow.errors import airflow_error
 from zhipu_connector.adapters.airflow.hooks import hook_for
-from zhipu_connector.adapters.airflow.operators import PollFailedError
+from zhipu_connector.adapters.airflow.operators import PollFailedError, check_literal_inputs, is_literal
 from zhipu_connector.adapters.airflow.triggers import DONE, failure
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.errors import ConnectorError
-from zhipu_connector.host.files import confined_path
+from zhipu_connector.host.files import OutsideFilesRootError, confined_path
 from zhipu_connector.host.host import Host, default_host
 from zhipu_connector.workflow.batch import BatchError, count_rows
 from zhipu_connector.workflow.bulk import BulkRun, BulkRunner, bulk_runners, find_bulk_runner, state_path, work_dir
@@ -167,6 +167,12 @@ class BulkRunOperator(BaseOperator):
             raise TypeError(f"task {self.task_id!r}: {error}") from None
         if poll_interval <= 0:
             raise TypeError(f"task {self.task_id!r}: poll_interval must be a positive number of seconds")
+        if isinstance(rows, (list, tuple)) and is_literal(rows):  # rows written in the DAG file: checked now
+            bound = default_host().action(self.component, self.action)
+            for number, row in enumerate(rows, start=1):
+                if not isinstance(row, Mapping):
+                    raise TypeError(f"task {self.task_id!r}: rows: row {number} is not an object of inputs")
+                check_literal_inputs(self.task_id, bound, row, item=f"row {number}")
         self.rows = rows
         self.output_path = output_path
         self.conn_id = conn_id if conn_id is not None else hook_for(self.component).default_conn_name
@@ -193,10 +199,13 @@ class BulkRunOperator(BaseOperator):
     def execute(self, context: Any) -> Any:
         host = default_host()
         runner = self._runner()
-        rows, out = self._paths()
-        out.parent.mkdir(parents=True, exist_ok=True)
         hook = hook_for(str(self.component))(conn_id=self.conn_id)
         try:
+            try:
+                rows, out = self._paths()
+            except OutsideFilesRootError as error:
+                raise BatchError(str(error)) from None
+            out.parent.mkdir(parents=True, exist_ok=True)
             connection = hook.get_conn()
             if not self.deferrable:
                 from zhipu_connector.workflow.bulk import run_bulk
