@@ -13,9 +13,9 @@ from typing import Any
 
 from zhipu_connector.host.hookspecs import hookimpl
 from zhipu_connector.host.registry import ActionHandler
-from zhipu_connector.zhipu.long_task import long_task_handler, steps_handler
 from zhipu_connector.zhipu.one_request import one_request_handler
 from zhipu_connector.zhipu.platforms import platform_checked
+from zhipu_connector.zhipu.task_handlers import long_task_handler, steps_handler
 
 HANDLERS: dict[str, ActionHandler] = {
     "ask": one_request_handler("zhipu_connector.zhipu.ask:ASK"),
