@@ -21,6 +21,7 @@ NOT_AT_START = [
     "zhipu_connector.zhipu.client",
     "zhipu_connector.zhipu.long_task",
     "zhipu_connector.zhipu.routes",
+    "zhipu_connector.zhipu.errors",
     "zhipu_connector.definition.conditions",
     "zhipu_connector.definition.rules",
     "zhipu_connector.definition.json_schema",
