@@ -13,6 +13,8 @@ from airflow_support import ROOT, SKIP_REASON
 pytest.importorskip("airflow.sdk", reason=SKIP_REASON)
 
 pytestmark = pytest.mark.slow
+LOOSE_OVERHEAD_MS = 500.0
+"""A bound one warm sample meets even on a busy machine; the benchmark's own target (50 ms) is for medians of 8."""
 
 
 def test_the_operator_overhead_benchmark_prints_its_table_and_check(airflow_env):
@@ -31,5 +33,6 @@ def test_the_operator_overhead_benchmark_prints_its_table_and_check(airflow_env)
         "overhead of the generated operator",
     ]
     assert any(line.startswith(("- PASS: ", "- MISS: ")) for line in done.stdout.splitlines())
-    durations = [float(row.split("|")[2].split()[0]) for row in rows[:3]]
-    assert all(duration > 0 for duration in durations), rows  # each kind of task ran and was timed
+    durations = [float(row.split("|")[2].split()[0]) for row in rows[:4]]
+    assert all(duration > 0 for duration in durations[:3]), rows  # each kind of task ran and was timed
+    assert durations[3] < LOOSE_OVERHEAD_MS, rows  # one sample, after the warm-up: no gross regression
