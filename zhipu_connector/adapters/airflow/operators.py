@@ -249,8 +249,8 @@ class CheckedPartial(OperatorPartial):
     def expand(self, **mapped_kwargs: Any) -> Any:
         operator_class = self.operator_class
         assert issubclass(operator_class, ActionOperator)
-        validate_mapping_kwargs(operator_class, "expand", mapped_kwargs)  # Airflow's own check of the names first
         self._expand_called = True  # a refusal below fails the import; no "never mapped" warning on top
+        validate_mapping_kwargs(operator_class, "expand", mapped_kwargs)  # Airflow's own check of the names first
         inputs = operator_class.input_names
         fixed = {name: value for name, value in self.kwargs.items() if name in inputs}
         mapped = {name: value for name, value in mapped_kwargs.items() if name in inputs}
