@@ -556,7 +556,10 @@ def run_command(args: argparse.Namespace) -> int:
         if args.stream:
             reasoning.end()
         if streamed:
-            sys.stderr.write(masked.flush() + "\n")
+            rest = masked.flush()
+            if rest:
+                sys.stderr.write(rest)
+            sys.stderr.write("\n")
     print_json(result)
     return 0
 
@@ -584,9 +587,12 @@ class _ReasoningOnStderr:
         sys.stderr.flush()
 
     def end(self) -> None:
-        """Before the answer's text: the rest of the reasoning, then a line break."""
+        """Before the answer's text: the rest of the reasoning (held back by the masking), then a line break."""
+        rest = self._masked.flush()
+        if rest and not self._open:
+            sys.stderr.write("" if self._terminal else "reasoning: ")
+            self._open = True
         if self._open:
-            rest = self._masked.flush()
             sys.stderr.write((f"{self.DIM}{rest}{self.PLAIN}" if self._terminal and rest else rest) + "\n")
             self._open = False
 

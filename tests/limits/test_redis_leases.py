@@ -8,6 +8,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -137,9 +138,10 @@ def test_a_worker_killed_with_sigkill_frees_its_leases_within_the_lease_time(red
 
 
 def test_an_unreachable_redis_is_a_clear_error_without_its_password() -> None:
-    from conftest import free_port
-
-    settings = SharedLimitSettings.from_url(f"redis://:hunter2@127.0.0.1:{free_port()}/0", default_name="x")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = SharedLimitSettings.from_url(f"redis://:hunter2@127.0.0.1:{port}/0", default_name="x")
     with pytest.raises(LimiterUnavailableError, match=r"redis://:\*\*\*@127\.0\.0\.1") as caught:
         RedisLeaseLimiter(settings).acquire_blocking()
     assert "hunter2" not in str(caught.value)

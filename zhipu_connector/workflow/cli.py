@@ -8,6 +8,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 from typing import IO, Any
 
 from zhipu_connector.cli import (
@@ -320,8 +321,6 @@ def _bulk_command(
     args: argparse.Namespace, host: Any, component: str, action: str, connection: Any, progress: Any
 ) -> int:
     """`batch --via NAME`: the rows through a plugin's bulk runner; Ctrl-C and SIGTERM stop the waiting."""
-    import threading
-
     from zhipu_connector.workflow.bulk import run_bulk
 
     stop = threading.Event()

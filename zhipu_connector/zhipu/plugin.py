@@ -1,22 +1,25 @@
-"""The Zhipu connector as a plugin: the shipped `connector.yaml` and its two action handlers.
+"""The Zhipu connector as a plugin: the shipped `connector.yaml` and its action handlers.
 
 Registered through the same hook a third-party connector uses (it is listed in the host's
-`DEFAULT_PLUGINS`). This module is imported at every start, so it names its handlers
-instead of importing them: each handler module, and httpx and the client behind it, is
-imported when its action first runs.
+`DEFAULT_PLUGINS`). This module is imported at every start, so it names each action's
+description instead of importing it: the action module, and httpx and the client behind it,
+is imported when its action first runs.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
 from zhipu_connector.host.hookspecs import hookimpl
 from zhipu_connector.host.registry import ActionHandler
+from zhipu_connector.resources import data_path
 from zhipu_connector.zhipu.one_request import one_request_handler
 from zhipu_connector.zhipu.platforms import platform_checked
 from zhipu_connector.zhipu.task_handlers import long_task_handler, steps_handler
 
+#: Each action's sync and async handler, derived from its one description (`OneRequest`).
 HANDLERS: dict[str, ActionHandler] = {
     "ask": one_request_handler("zhipu_connector.zhipu.ask:ASK"),
     "createImage": one_request_handler("zhipu_connector.zhipu.create_image:CREATE_IMAGE"),
@@ -32,19 +35,17 @@ HANDLERS: dict[str, ActionHandler] = {
 @hookimpl
 def register_connectors(register: Callable[..., Any]) -> None:
     """Register the Zhipu component with a sync and an async handler for each action."""
-    from zhipu_connector.resources import data_path
-
     register(data_path("connector.yaml"), HANDLERS, connection_test=CONNECTION_TEST, options_sources=OPTIONS_SOURCES)
 
 
 def _test_connection(connection: Any, context: Any) -> Any:
-    from zhipu_connector.zhipu.connection_test import check
+    from zhipu_connector.zhipu.connection_test import check  # imported here: only a connection test needs it
 
     return check(connection, context)
 
 
 async def _atest_connection(connection: Any, context: Any) -> Any:
-    from zhipu_connector.zhipu.connection_test import acheck
+    from zhipu_connector.zhipu.connection_test import acheck  # imported here: only a connection test needs it
 
     return await acheck(connection, context)
 
@@ -71,8 +72,6 @@ def register_commands(register: Callable[[str, str, str], None]) -> None:
 @hookimpl
 def start_emulators(stack: Any) -> dict[str, dict[str, Any]]:
     """`serve --emulator`: the emulator on a free loopback port, accepting one fresh demo key only."""
-    import secrets
-
     from zhipu_connector.emulator import EmulatorConfig, running_emulator
 
     demo_key = f"demo{secrets.token_hex(4)}.{secrets.token_urlsafe(24)}"
@@ -84,7 +83,7 @@ def start_emulators(stack: Any) -> dict[str, dict[str, Any]]:
 @hookimpl
 def register_bulk_runners(register: Callable[..., None]) -> None:
     """`batch ACTION --via batch-api`: the rows through Zhipu's Batch API (half price, results within hours)."""
-    from zhipu_connector.zhipu.batch_lines import BATCHABLE_ACTIONS
+    from zhipu_connector.zhipu.batch_lines import BATCHABLE_ACTIONS  # imported here: only `batch --via` asks
 
     register(
         "batch-api",
