@@ -62,6 +62,9 @@ def reveal_key(api_key: Secret | str) -> str:
             "api_key contains characters that cannot appear in an HTTP header; "
             "a Zhipu key is plain ASCII of the form <id>.<secret>"
         )
+    _, dot, key_secret = key.partition(".")
+    if dot:  # a server may echo the secret half alone ("no balance for <secret>"): mask it too
+        register_secret(key_secret)
     return key
 
 
