@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # (docs/dependencies.md says why that is safe).
 ZAI_SDK := 'zai-sdk>=0.2.3,<0.3'
 
-.PHONY: demo test test-airflow airflow-venv bench docs clean
+.PHONY: demo test lint test-airflow airflow-venv bench docs clean
 
 # Airflow pins its own dependencies, so its tests run in a virtual environment of their own,
 # built once per checkout (and again when pyproject.toml or the pins change).
@@ -41,7 +41,13 @@ $(AIRFLOW_STAMP): pyproject.toml $(AIRFLOW_PINS) | $(AIRFLOW_VENV)/bin/python
 airflow-venv: $(AIRFLOW_STAMP)
 
 # The main suite skips tests/airflow (no Airflow there); the second run is those tests in Airflow's venv.
-test: $(STAMP) $(AIRFLOW_STAMP)
+# The house rules first (lint, format, types): a few seconds, and they fail fast.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: $(STAMP) $(AIRFLOW_STAMP) lint
 	$(BIN)/python -m pytest
 	$(AIRFLOW_VENV)/bin/python -m pytest tests/airflow
 
@@ -55,4 +61,4 @@ docs: $(STAMP)
 	$(BIN)/zhipu-connector docs --output docs/reference/zhipu.md
 
 clean:
-	rm -rf $(VENV) $(AIRFLOW_VENV) dist build .pytest_cache test-output
+	rm -rf $(VENV) $(AIRFLOW_VENV) dist build .pytest_cache .mypy_cache .ruff_cache test-output
