@@ -50,8 +50,8 @@ def test_every_input_problem_is_reported_with_key_and_label(echo_host):
     assert problems == {
         "extra": "unknown key 'extra' (known: text, times, loud, tags, secretNote)",
         "loud": "Loud: 'yes' is not one of [True, False]",
-        "tags": "Tags: ['a', 'b', 'c', 'd'] is too long",
-        "text": "Text: '' should be non-empty",
+        "tags": "Tags: ['a', 'b', 'c', 'd'] is too long (at most 3 items; it has 4)",
+        "text": "Text: '' should be non-empty (at least 1 character; it has 0)",
         "times": "Times: 9 is greater than the maximum of 5",
     }
     assert len(echo.calls) == before  # nothing reached the handler

@@ -101,9 +101,9 @@ tasks:
     ) == [
         ("tasks[0].parameters.loud", "Loud: 1 is not of type 'boolean'"),
         ("tasks[0].parameters.loud", "Loud: 1 is not one of [True, False]"),
-        ("tasks[0].parameters.tags", "Tags: ['x', 2, a reference, 'y'] is too long"),
+        ("tasks[0].parameters.tags", "Tags: ['x', 2, a reference, 'y'] is too long (at most 3 items; it has 4)"),
         ("tasks[0].parameters.tags[1]", "2 is not of type 'string'"),
-        ("tasks[0].parameters.text", "Text: '' should be non-empty"),
+        ("tasks[0].parameters.text", "Text: '' should be non-empty (at least 1 character; it has 0)"),
         ("tasks[0].parameters.times", "Times: '3' is not of type 'integer'"),
         ("tasks[1].parameters.level", "Level: 'LOUD' is not one of ['DEBUG', 'INFO', 'WARNING', 'ERROR']"),
     ]

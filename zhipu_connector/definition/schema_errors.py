@@ -53,8 +53,13 @@ def validator_class() -> Any:
 
 def describe_all(errors: Iterable[Any], root: Any) -> list[Problem]:
     """Every error described, in the order of their places in the document."""
-    ordered = sorted(errors, key=lambda error: [str(part) for part in error.absolute_path])
+    ordered = sorted(errors, key=lambda error: [_place(part) for part in error.absolute_path])
     return [describe(error, root) for error in ordered]
+
+
+def _place(part: Any) -> tuple[int, int, str]:
+    """A sort key for one step of a path: items by number (`[2]` before `[10]`), keys by name."""
+    return (0, part, "") if isinstance(part, int) else (1, 0, str(part))
 
 
 def describe(error: Any, root: Any) -> Problem:
@@ -79,7 +84,28 @@ def describe(error: Any, root: Any) -> Problem:
     message = error.message
     if len(message) > 4 * _SHOWN:
         message = f"{_shown(error.instance)} breaks the rule {error.validator!r}"
-    return Problem(location(parts), f"{prefix}{message}")
+    return Problem(location(parts), f"{prefix}{message}{_bound(error)}")
+
+
+_BOUNDS = {
+    "maxItems": ("at most", "item"),
+    "minItems": ("at least", "item"),
+    "maxLength": ("at most", "character"),
+    "minLength": ("at least", "character"),
+    "maxProperties": ("at most", "key"),
+    "minProperties": ("at least", "key"),
+}
+
+
+def _bound(error: Any) -> str:
+    """The size a rule allows and the size the value has, which jsonschema's words leave out."""
+    rule = _BOUNDS.get(error.validator)
+    if rule is None or not isinstance(error.validator_value, int):
+        return ""
+    words, noun = rule
+    limit, size = error.validator_value, len(error.instance) if hasattr(error.instance, "__len__") else None
+    allowed = f"{words} {limit} {noun}{'' if limit == 1 else 's'}"
+    return f" ({allowed}; it has {size})" if size is not None else f" ({allowed})"
 
 
 def _rule(error: Any) -> str:
