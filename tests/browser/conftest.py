@@ -7,6 +7,7 @@ variable CI is set: CI installs Chromium, so there its absence is a failure.
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -70,3 +71,20 @@ def memo_url() -> Iterator[str]:
             host, connection_defaults={"memo": {"endpoint": "http://127.0.0.1:9"}}, allowed_hosts=loopback_hosts(port)
         )
     )
+
+
+@pytest.fixture(scope="module")
+def zhipu() -> Iterator[dict[str, Any]]:
+    """Zhipu's page, its connection preset to the emulator and a demo key (as `serve --emulator` does)."""
+    from zhipu_connector.emulator import EmulatorConfig, running_emulator
+    from zhipu_connector.forms.server import FormServer, loopback_hosts
+    from zhipu_connector.host.host import Host
+
+    demo_key = f"demo{secrets.token_hex(4)}.{secrets.token_urlsafe(16)}"
+    host = Host(default_plugins=["zhipu_connector.zhipu.plugin"], entry_points=False)
+    with running_emulator(EmulatorConfig(api_keys=frozenset({demo_key}))) as emulator:
+        connection = {"baseUrl": emulator, "token": demo_key}
+        for url in serve(
+            lambda port: FormServer(host, connection_defaults={"zhipu": connection}, allowed_hosts=loopback_hosts(port))
+        ):
+            yield {"url": url, "host": host, "connection": connection, "emulator": emulator, "key": demo_key}

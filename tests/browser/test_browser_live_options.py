@@ -2,30 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-from browser.browser_support import serve
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def zhipu() -> Iterator[dict[str, Any]]:
-    from zhipu_connector.emulator import EmulatorConfig, running_emulator
-    from zhipu_connector.forms.server import FormServer, loopback_hosts
-    from zhipu_connector.host.host import Host
-
-    demo_key = f"demo{secrets.token_hex(4)}.{secrets.token_urlsafe(16)}"
-    host = Host(default_plugins=["zhipu_connector.zhipu.plugin"], entry_points=False)
-    with running_emulator(EmulatorConfig(api_keys=frozenset({demo_key}))) as emulator:
-        connection = {"baseUrl": emulator, "token": demo_key}
-        for url in serve(
-            lambda port: FormServer(host, connection_defaults={"zhipu": connection}, allowed_hosts=loopback_hosts(port))
-        ):
-            yield {"url": url}
 
 
 def model_field(page):
