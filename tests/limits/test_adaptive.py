@@ -180,3 +180,13 @@ def test_slow_start_stops_at_twice_what_succeeded_while_more_are_on_their_way() 
     for _ in range(1000):  # answers to requests sent with 32 out; the ones sent above are slow to arrive
         limit.succeeded(held=32)
     assert limit.current == 2 * 32 + 1  # the step from twice what was proven is the last
+
+
+def test_a_late_arriving_refusal_counts_the_permits_out_when_it_came_back() -> None:
+    limiter = LocalLimiter(AdaptiveLimit(initial=5))
+    slow = [limiter.acquire_blocking() for _ in range(4)][-1]  # granted fourth; its connection is slow
+    limiter.acquire_blocking()  # the fifth goes ahead of it: the server had 4 when the fourth arrived
+    assert slow.held == 4
+    limiter.release_blocking(slow, Outcome.OVERLOADED)
+    assert isinstance(limiter.policy, AdaptiveLimit)
+    assert (limiter.policy.ceiling, limiter.current) == (5, 4)  # the cap is 4, not 3

@@ -78,6 +78,17 @@ def test_the_lua_steps_are_the_python_steps(redis_url: str) -> None:
     shared.close()
 
 
+def test_a_late_arriving_refusal_counts_the_leases_out_when_it_came_back(redis_url: str) -> None:
+    shared = limiter(redis_url, initial=5)
+    slow = [shared.acquire_blocking() for _ in range(4)][-1]  # granted fourth; its connection is slow
+    shared.acquire_blocking()  # another worker's fifth goes ahead of it
+    assert slow.held == 4
+    shared.release_blocking(slow, Outcome.OVERLOADED)
+    state = shared_state(shared)
+    assert (state["ceiling"], state["limit"]) == (5, 4)  # the cap is 4, not 3
+    shared.close()
+
+
 def test_a_fixed_shared_limit_grants_no_more_than_it_allows(redis_url: str) -> None:
     first, second = limiter(redis_url, limit=3), None
     second = RedisLeaseLimiter(first.settings)

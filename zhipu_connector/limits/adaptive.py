@@ -103,8 +103,8 @@ class AdaptiveLimit:
     def overloaded(self, held: int | None = None) -> None:
         """The server turned a request away for having too many in flight.
 
-        `held`: the permits out when that request was sent (itself included; default: the
-        limit). The server admits only requests holding a permit, so it had at most `held - 1`
+        `held`: the permits out when that request was refused (itself included; default: the
+        limit; the limiters pass `local.refused_level`). The server admits only requests holding a permit, so it had at most `held - 1`
         of them: the limit comes down to that, and by one at least. A request sent under a
         higher limit, since lowered below `held`, tells nothing new (in a burst of refusals
         after slow start overshot, only the first one counts).

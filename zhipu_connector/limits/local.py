@@ -80,11 +80,12 @@ class LocalLimiter:
 
     def release_blocking(self, permit: Permit, outcome: Outcome) -> None:
         with self._lock:
+            out_now = self._held  # this permit included
             self._held -= 1
             if outcome is Outcome.SUCCEEDED:
                 self.policy.succeeded(permit.held)
             elif outcome is Outcome.OVERLOADED:
-                self.policy.overloaded(permit.held)
+                self.policy.overloaded(refused_level(permit, out_now))
             self._serve_waiters()
 
     async def aclose(self) -> None:
@@ -124,6 +125,18 @@ class LocalLimiter:
             waiter.permit = None
             self._held -= 1
             self._serve_waiters()
+
+
+def refused_level(permit: Permit, out_now: int) -> int:
+    """How many were in flight when the server refused `permit`'s request, as near as can be told.
+
+    `permit.held`, counted when the permit was granted, is too low when the request took a
+    while to reach the server (a new connection): permits granted meanwhile went ahead of it.
+    The permits out as its refusal comes back (itself included) are the other bound; the
+    higher of the two is the nearer. Taking the lower one once left a shared limit believing
+    that a cap of 4 refused 4, and settling one under the cap.
+    """
+    return max(permit.held, out_now)
 
 
 def _wake(future: asyncio.Future[None]) -> None:

@@ -9,8 +9,9 @@ Three short Lua scripts keep every step atomic, with the server's own clock (no 
 need to agree on the time):
 - acquire: drop expired leases; if fewer than the limit remain, add one;
 - release: remove the lease, apply the outcome to the shared adaptive limit (the steps of
-  `adaptive.AdaptiveLimit`, written once more in Lua; a test checks that the two agree), and
-  publish on a channel so that waiting processes try again at once;
+  `adaptive.AdaptiveLimit`, written once more in Lua; a test checks that the two agree; a
+  refusal's level is the leases out when it was sent or when it came back, whichever is more,
+  as in `local.LocalLimiter`), and publish on a channel so that waiting processes try again at once;
 - renew: push the expiry of this process's leases forward.
 Keys: `<prefix>:<name>:leases` (sorted set), `<prefix>:<name>:state` (hash: `limit`,
 `ceiling`, `calm`; kept a day after its last change, so the next run starts where this one
@@ -81,13 +82,14 @@ RELEASE = """
 local leases, state = KEYS[1], KEYS[2]
 local lease, outcome, held, fixed = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local initial, minimum, maximum, rounds = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local out_now = redis.call('ZCARD', leases)
 redis.call('ZREM', leases, lease)
 if fixed == 0 and outcome ~= 'neutral' then
   local limit = tonumber(redis.call('HGET', state, 'limit')) or initial
   local ceiling = tonumber(redis.call('HGET', state, 'ceiling')) or 0
   local calm = tonumber(redis.call('HGET', state, 'calm')) or 0
   if outcome == 'overloaded' then
-    local level = held
+    local level = math.max(held, out_now)
     if level <= math.floor(limit) then
       ceiling = level
       limit = math.max(minimum, math.min(limit - 1, level - 1))
