@@ -636,3 +636,44 @@ def test_schema_fragment_holds_exactly_when_the_condition_does(
     jsonschema.Draft202012Validator.check_schema(fragment)
     completed = {**defaults, **values} if with_defaults else values
     assert jsonschema.Draft202012Validator(fragment).is_valid(values) == condition.evaluate(completed)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.one_of(expressible_atoms, _expressions(expressible_atoms)),  # single atoms: most have a negation
+    sibling_values,
+    st.dictionaries(st.sampled_from(NAMES), st.sampled_from(POOL), max_size=2),
+)
+def test_the_negation_a_required_when_shown_rule_uses_holds_exactly_when_the_condition_does_not(
+    text: str, values: dict[str, Any], defaults: dict[str, Any]
+) -> None:
+    from zhipu_connector.definition.json_schema import _negation_when_absent
+
+    fragment = parse_condition(text).to_json_schema(defaults)
+    assert fragment is not None
+    negation = _negation_when_absent(fragment)
+    if negation is None:
+        return
+    assert "required" not in negation  # so that it passes at once when the property is absent
+    holds = jsonschema.Draft202012Validator(fragment).is_valid(values)
+    assert jsonschema.Draft202012Validator(negation).is_valid(values) is not holds
+
+
+def test_a_required_when_shown_rule_on_a_present_property_is_written_as_its_negation() -> None:
+    from zhipu_connector.definition.json_schema import _required_when_shown
+    from zhipu_connector.definition.models import Property
+
+    shown_on_search = Property.model_validate(
+        {"name": "engine", "type": "STRING", "required": True, "displayCondition": "webSearch == true"}
+    )
+    assert _required_when_shown(shown_on_search, {}) == {
+        "if": {"properties": {"webSearch": {"not": {"const": True}}}},
+        "else": {"required": ["engine"]},
+    }
+    shown_by_default = Property.model_validate(
+        {"name": "messages", "type": "ARRAY", "required": True, "displayCondition": "format == 'ADVANCED'"}
+    )
+    assert _required_when_shown(shown_by_default, {"format": "ADVANCED"}) == {
+        "if": {"properties": {"format": {"const": "ADVANCED"}}},
+        "then": {"required": ["messages"]},
+    }
