@@ -44,6 +44,13 @@ class LocalLimiter:
     def in_flight(self) -> int:
         return self._held
 
+    def try_acquire(self) -> Permit | None:
+        """A permit without waiting, or None: the fast path that costs no coroutine."""
+        with self._lock:
+            if not self._waiters and self._held < self.policy.current:
+                return self._grant()
+        return None
+
     async def acquire(self) -> Permit:
         loop = asyncio.get_running_loop()
         with self._lock:

@@ -41,6 +41,10 @@ class Permit:
 class Limiter(Protocol):
     """A limit on requests in flight, for asyncio tasks and threads alike."""
 
+    def try_acquire(self) -> Permit | None:
+        """A permit at once if one is free and nobody waits, else None (then `acquire` waits for one)."""
+        ...
+
     async def acquire(self) -> Permit: ...
 
     async def release(self, permit: Permit, outcome: Outcome) -> None: ...

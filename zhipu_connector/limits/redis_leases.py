@@ -255,6 +255,10 @@ class RedisLeaseLimiter:
 
     # --- asyncio ----------------------------------------------------------------------------
 
+    def try_acquire(self) -> Permit | None:
+        """Always None: a lease takes a round trip to Redis, so `acquire` is the only way."""
+        return None
+
     async def acquire(self) -> Permit:
         scripts = self._async_scripts()
         if self._aturn is None:

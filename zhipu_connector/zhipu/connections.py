@@ -176,7 +176,8 @@ async def async_client(connection: Connection | Mapping[str, Any]) -> AsyncItera
     finally:
         with _lock:
             closable = _give_back(entry)
-        await _aclose_all(closable)
+        if closable:  # nearly always empty: no coroutine to await then
+            await _aclose_all(closable)
 
 
 def cached_clients() -> int:

@@ -167,9 +167,11 @@ class AsyncLimitingTransport(httpx.AsyncBaseTransport):
         refusals = 0
         queued = 0.0
         while True:
-            waiting_since = time.monotonic()
-            permit = await self.limiter.acquire()
-            queued += time.monotonic() - waiting_since
+            permit = self.limiter.try_acquire()
+            if permit is None:
+                waiting_since = time.monotonic()
+                permit = await self.limiter.acquire()
+                queued += time.monotonic() - waiting_since
             try:
                 response = await self.inner.handle_async_request(request)
                 status = response.status_code
@@ -213,9 +215,11 @@ class LimitingTransport(httpx.BaseTransport):
         refusals = 0
         queued = 0.0
         while True:
-            waiting_since = time.monotonic()
-            permit = self.limiter.acquire_blocking()
-            queued += time.monotonic() - waiting_since
+            permit = self.limiter.try_acquire()
+            if permit is None:
+                waiting_since = time.monotonic()
+                permit = self.limiter.acquire_blocking()
+                queued += time.monotonic() - waiting_since
             try:
                 response = self.inner.handle_request(request)
                 status = response.status_code
@@ -282,9 +286,8 @@ class _AsyncPermitBody(httpx.AsyncByteStream):
         self._permit = permit
         self._outcome = outcome
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._inner:
-            yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._inner.__aiter__()  # the inner stream's own iterator: no layer per chunk
 
     async def aclose(self) -> None:
         try:
@@ -303,7 +306,7 @@ class _PermitBody(httpx.SyncByteStream):
         self._outcome = outcome
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._inner
+        return self._inner.__iter__()
 
     def close(self) -> None:
         try:
