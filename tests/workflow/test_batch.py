@@ -285,3 +285,30 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere(workflow_host, tmp_
             assert text.splitlines() == ["batch: 3 rows", "batch: 3/3 rows done, 1 failed"]
         else:
             assert "3/3" in text and "failed=1" in text
+
+
+def test_a_result_line_reads_back_as_the_record_and_masks_a_secret_in_any_spelling(tmp_path):
+    from zhipu_connector.host.secrets import MASK, register_secret
+    from zhipu_connector.workflow.batch import ResultWriter
+
+    secret = 'k3y"with\\quote\ttab-0123456789'
+    register_secret(secret, transient=True)
+    record = {
+        "row": 7,
+        "output": {
+            "vector": [1e-05, 1e300, -0.0, 0.1, 2.5e-320, 123456789.125],
+            "count": 10**40,
+            "text": "é \u2028 \u0001 \U0001f600 done",
+            "quoted": f"the key was {secret}",
+        },
+    }
+    writer = ResultWriter(tmp_path / "out.jsonl")
+    writer.write(record)
+    writer.close()
+    line = (tmp_path / "out.jsonl").read_bytes()
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    read = json.loads(line)
+    assert read["output"]["quoted"] == f"the key was {MASK}"  # the JSON-escaped spelling was masked
+    del read["output"]["quoted"], record["output"]["quoted"]
+    assert read == record
+    assert "é" in line.decode("utf-8")  # written as UTF-8, not \\u-escaped
