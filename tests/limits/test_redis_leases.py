@@ -237,5 +237,12 @@ def test_workers_sharing_an_adaptive_limit_find_the_cap_and_lose_nothing(redis_u
     assert counts["peak_in_flight"] == cap
     assert counts["refused"] <= 0.05 * counts["requests"]
     shared = RedisLeaseLimiter(SharedLimitSettings.from_url(f"{redis_url}?name={name}", default_name="unused"))
-    assert shared_state(shared)["ceiling"] in (cap + 1, 0) and int(shared_state(shared)["limit"]) in (cap, cap + 1)
+    state = shared_state(shared)
+    # The limit ends at the cap, or one under it: a request overtaken on its way by one granted
+    # after it (a new connection, a worker descheduled under load) can be refused while the
+    # leases out, when it was granted and when its refusal came back, both read the cap; the
+    # limiter then holds one under the cap until its next probe (hundreds of calls later; this
+    # run has 200). Under two CPU hogs that happened in 1 run of 10; never a ceiling lower.
+    assert state["ceiling"] in (0, cap, cap + 1)
+    assert cap - 1 <= int(state["limit"]) <= cap + 1
     assert leases_held(shared) == 0
