@@ -29,7 +29,7 @@ from typing import Any
 from batch import write_rows
 from common import Row, arguments, print_table, save
 from concurrency import drive, event_loop_name, rotated, run_on_loop
-from emulator_process import KEY, Meter, pin_this_process, run_worker, running_emulator_process
+from emulator_process import ASK_INPUTS, KEY, Meter, pin_this_process, run_worker, running_emulator_process
 
 EMBED_INPUTS = {"model": "embedding-3", "text": "lighthouses on a rocky coast at dawn", "dimensions": 256}
 TOLERANCE = 0.10
@@ -72,8 +72,6 @@ def paired_round(
     Returns each row's meters (`rows`) and the seconds they measured in all (`seconds`: what
     `run_worker` compares with the worker's whole time, to warn of a stalled warm-up).
     """
-    from emulator_process import ASK_INPUTS
-
     from zhipu_connector.host.host import default_host
     from zhipu_connector.workflow.batch import run_batch
 

@@ -117,7 +117,7 @@ def measure_in_process(calls: int, rounds: int) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    from emulator_process import run_worker
+    from emulator_process import run_worker  # here, not at the top: the measuring interpreters never load it
 
     args = arguments(__doc__.splitlines()[0])
     calls, rounds, interpreters = (50, 2, 1) if args.quick else (3000, 3, 5)

@@ -76,13 +76,17 @@ def answer_text(completion: Mapping[str, Any], request_id: str, context: ActionC
             request_id=request_id,
         )
     if not isinstance(content, str):
-        raise MalformedResponseError(
-            f"the reply's message has no text content (finish_reason {finish_reason!r})",
-            status=200,
-            request_id=request_id,
-        )
+        raise _no_text(finish_reason, request_id)
     _warn_for_finish(finish_reason, context)
     return content
+
+
+def _no_text(finish_reason: Any, request_id: str) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"the reply's message has no text content (finish_reason {finish_reason!r})",
+        status=200,
+        request_id=request_id,
+    )
 
 
 def full_reply(
@@ -99,11 +103,7 @@ def full_reply(
     if content is None and (tool_calls or finish_reason == "tool_calls"):
         content = ""
     if not isinstance(content, str):
-        raise MalformedResponseError(
-            f"the reply's message has no text content (finish_reason {finish_reason!r})",
-            status=200,
-            request_id=request_id,
-        )
+        raise _no_text(finish_reason, request_id)
     _warn_for_finish(finish_reason, context)
     result: dict[str, Any] = {"text": content}
     if inputs.get("responseFormat") == JSON and (content.strip() or not tool_calls):
