@@ -19,13 +19,14 @@ belongs to the user and nobody else may write to it.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from pydantic_core import from_json
 
 from zhipu_connector import __version__
 
@@ -93,6 +94,8 @@ def cached(
         pass
     result = build()
     try:
+        import json  # imported here: a start served from the cache reads entries with `from_json`
+
         text = json.dumps({"kind": kind, "key": key, "data": dump(result)}, allow_nan=False, separators=(",", ":"))
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
@@ -183,14 +186,11 @@ def _read_entry(path: Path, kind: str, key: str) -> Any:
         raw = handle.read(MAX_ENTRY_BYTES + 1)
     if len(raw) > MAX_ENTRY_BYTES:
         raise EntryError("too large")
-    entry = json.loads(raw, parse_constant=_no_constant)
+    # pydantic-core's reader, loaded already, where `json` would cost the start its import.
+    entry = from_json(raw, allow_inf_nan=False)
     if not isinstance(entry, dict) or entry.get("kind") != kind or entry.get("key") != key:
         raise EntryError("an entry of another kind or key")
     return entry["data"]
-
-
-def _no_constant(name: str) -> Any:
-    raise EntryError(f"{name} is not a number JSON can hold")
 
 
 def json_data(value: Any, depth: int = 0) -> Any:

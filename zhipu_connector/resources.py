@@ -7,7 +7,6 @@ An installed package finds the copies; an editable checkout finds the originals.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,4 +27,6 @@ def data_path(relative: str) -> Path:
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """One of the JSON Schemas under `schemas/`, parsed once per process."""
+    import json  # imported here: `json` is not imported at start, and a start reads no schema
+
     return json.loads(data_path(f"schemas/{name}").read_text(encoding="utf-8"))

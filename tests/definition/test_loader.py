@@ -8,7 +8,10 @@ import textwrap
 
 import pytest
 import yaml
+from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 
+from zhipu_connector.definition import models
 from zhipu_connector.definition.loader import load_component, parse_component
 from zhipu_connector.definition.yaml_source import MAX_BYTES
 from zhipu_connector.host.errors import DefinitionError
@@ -55,6 +58,15 @@ def test_the_shipped_definition_keeps_bytechef_keys(zhipu_component):
     image = {p.name for p in zhipu_component.action("createImage").properties}
     assert {"model", "imageMessages", "user"} <= image
     assert zhipu_component.connection.authorizations[0].name == "bearer_token"
+
+
+def test_field_aliases_are_spelled_as_pydantic_spells_camel_case():
+    """The models' own `camel` must agree with `to_camel` on every field, or a key would be refused."""
+    classes = [value for value in vars(models).values() if isinstance(value, type) and issubclass(value, BaseModel)]
+    names = {name for cls in classes for name in cls.model_fields}
+    assert len(names) > 30
+    assert {name: models.camel(name) for name in names} == {name: to_camel(name) for name in names}
+    assert models.Property.model_fields["min_value"].alias == "minValue"
 
 
 def test_the_shipped_definition_has_the_api_ranges(zhipu_component):

@@ -24,7 +24,7 @@ def location(parts: Iterable[str | int]) -> str:
 def parts_of(text: str) -> list[str | int]:
     """The inverse of `location`: `tasks[1].parameters.x` → ["tasks", 1, "parameters", "x"]."""
     parts: list[str | int] = []
-    for piece in _PIECE.finditer(text):
+    for piece in re.finditer(_PIECE, text):
         key, index = piece.group(1), piece.group(2)
         parts.append(int(index) if index is not None else key)
     return parts
@@ -35,4 +35,4 @@ def parent(text: str) -> str:
     return location(parts_of(text)[:-1])
 
 
-_PIECE = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
+_PIECE = r"([^.\[\]]+)|\[([0-9]+)\]"  # compiled by `re` on first use: not every start needs it

@@ -12,7 +12,6 @@ server body — is held to what JSON can exchange: finite numbers, integers of a
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -93,6 +92,8 @@ def _plain(value: Any, max_depth: int) -> bool:
 
 def read_json(text: str | bytes, **options: Any) -> Any:
     """`json.loads` held to `value_problems`' rules; `JsonValueError` names what is wrong and where."""
+    import json  # imported here: `json` is not imported at start (`value_problems` is)
+
     try:
         value = json.loads(text, parse_constant=_constant, parse_int=_integer, parse_float=_float, **options)
     except JsonValueError:

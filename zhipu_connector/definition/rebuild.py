@@ -6,6 +6,10 @@ nearly the whole start's budget; so this walks the models' own field annotations
 checks each stored value against its field's type and builds the models as
 `model_construct` does. Anything of the wrong shape raises `EntryError`, and the cache then
 rebuilds the entry from the definition file.
+
+A start rebuilds some 400 models, so each model's fields are turned once into a plan of
+small checks, one per annotation, and a value is checked by its exact type: stored JSON
+decodes to exact `str`, `int`, `float`, `bool`, `list` and `dict`, never to subclasses.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from pydantic import BaseModel
 from zhipu_connector.cache import EntryError, json_data
 
 M = TypeVar("M", bound=BaseModel)
+Check = Callable[[Any], Any]
+_set_attribute = object.__setattr__  # the models are frozen: their own __setattr__ refuses
 
 
 def dump_model(model: BaseModel) -> dict[str, Any]:
@@ -28,34 +34,49 @@ def dump_model(model: BaseModel) -> dict[str, Any]:
 
 def rebuild(model: type[M], data: Any) -> M:
     """`model` from what `dump_model` wrote; `EntryError` for anything else."""
-    if not isinstance(data, dict):
+    plan = _PLANS.get(model) or _plan(model)
+    if type(data) is not dict:
         raise EntryError(f"{model.__name__}: an object is expected")
-    fields = _fields(model)
-    values = {}
-    for key, value in data.items():
-        entry = fields.get(key)
-        if entry is None:
-            raise EntryError(f"{model.__name__}: unknown field {key!r}")
-        values[key] = entry[0](value)
-    for name, (_, required) in fields.items():
-        if required and name not in values:
-            raise EntryError(f"{model.__name__}: {name} is missing")
-    return _constructed(model, values)
+    if not data.keys() <= plan.checks.keys():
+        raise EntryError(f"{model.__name__}: unknown fields {sorted(data.keys() - plan.checks.keys())}")
+    checks = plan.checks
+    values = {key: checks[key](value) for key, value in data.items()}
+    if not plan.required <= values.keys():
+        raise EntryError(f"{model.__name__}: {', '.join(sorted(plan.required - values.keys()))} missing")
+    # What `model_construct` makes, without its per-field default lookups. Every default of the
+    # definition models is immutable (None, False, "", (), a number), so one dict of them per
+    # class serves all instances; it holds every field in order, so `values` keeps that order.
+    instance = model.__new__(model)
+    _set_attribute(instance, "__dict__", {**plan.defaults, **values})
+    _set_attribute(instance, "__pydantic_fields_set__", set(values))
+    _set_attribute(instance, "__pydantic_extra__", None)
+    _set_attribute(instance, "__pydantic_private__", dict(plan.private) if plan.private else None)
+    return instance
 
 
-Check = Callable[[Any], Any]
-_FIELDS: dict[type[BaseModel], dict[str, tuple[Check, bool]]] = {}
+class _Plan:
+    """How one model is rebuilt: a check per field, the required ones, the defaults."""
+
+    __slots__ = ("checks", "required", "defaults", "private")
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        fields = model.model_fields
+        self.checks: dict[str, Check] = {name: _check(info.annotation) for name, info in fields.items()}
+        self.required = frozenset(name for name, info in fields.items() if info.is_required())
+        # Every field, in field order (a required one's placeholder is always overwritten).
+        self.defaults: dict[str, Any] = {
+            name: info.get_default(call_default_factory=True) for name, info in fields.items()
+        }
+        self.private = {name: attribute.get_default() for name, attribute in model.__private_attributes__.items()}
+
+
+_PLANS: dict[type[BaseModel], _Plan] = {}
 _CHECKS: dict[Any, Check] = {}
 
 
-def _fields(model: type[BaseModel]) -> dict[str, tuple[Check, bool]]:
-    """Each field's check and whether it is required, worked out once per model."""
-    fields = _FIELDS.get(model)
-    if fields is None:
-        fields = _FIELDS[model] = {
-            name: (_check(info.annotation), info.is_required()) for name, info in model.model_fields.items()
-        }
-    return fields
+def _plan(model: type[BaseModel]) -> _Plan:
+    plan = _PLANS[model] = _Plan(model)
+    return plan
 
 
 def _check(annotation: Any) -> Check:
@@ -71,89 +92,85 @@ def _make_check(annotation: Any) -> Check:
     if annotation is Any:
         return json_data
     if origin is Literal:
-        choices = get_args(annotation)
-
-        def literal(value: Any) -> Any:
-            if not any(value == choice and type(value) is type(choice) for choice in choices):
-                raise EntryError(f"{value!r} is not one of {choices}")
-            return value
-
-        return literal
+        return _literal(get_args(annotation))
     if origin in (Union, types.UnionType):
-        optional = type(None) in get_args(annotation)
-        options = [_check(choice) for choice in get_args(annotation) if choice is not type(None)]
-
-        def union(value: Any) -> Any:
-            if value is None and optional:
-                return None
-            for option in options:
-                try:
-                    return option(value)
-                except EntryError:
-                    continue
-            raise EntryError(f"{value!r} is none of {annotation}")
-
-        return union
+        return _union(annotation)
     if origin is tuple:
-        item = _check(get_args(annotation)[0])
-
-        def array(value: Any) -> Any:
-            if not isinstance(value, list):
-                raise EntryError("an array is expected")
-            return tuple(item(member) for member in value)
-
-        return array
+        return _array(_check(get_args(annotation)[0]))
     if origin is dict:
-        key_check, value_check = (_check(arg) for arg in get_args(annotation))
-
-        def mapping(value: Any) -> Any:
-            if not isinstance(value, dict):
-                raise EntryError("an object is expected")
-            return {key_check(key): value_check(member) for key, member in value.items()}
-
-        return mapping
+        return _mapping(*(_check(arg) for arg in get_args(annotation)))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return lambda value: rebuild(annotation, value)
-    if annotation in (bool, int, float, str):
+    if annotation in _SCALARS:
         return _SCALARS[annotation]
     raise EntryError(f"no rule for fields of type {annotation!r}")  # pragma: no cover - a new kind of field
 
 
-def _scalar(kind: type, accepted: tuple[type, ...], refused: tuple[type, ...] = ()) -> Check:
+def _literal(choices: tuple[Any, ...]) -> Check:
+    allowed = frozenset((type(choice), choice) for choice in choices)  # `True` is not `1`, nor `1.0`
+
+    def literal(value: Any) -> Any:
+        if type(value) not in _HASHABLE or (type(value), value) not in allowed:
+            raise EntryError(f"{value!r} is not one of {choices}")
+        return value
+
+    return literal
+
+
+def _union(annotation: Any) -> Check:
+    members = [member for member in get_args(annotation) if member is not type(None)]
+    # Exact scalar types (and None, when optional) are accepted by a set lookup; the rest
+    # (a float, which must be finite; a model; an array) are tried in the annotation's order.
+    exact = {member for member in members if member in (bool, int, str)}
+    if len(members) < len(get_args(annotation)):
+        exact.add(type(None))
+    others = [_check(member) for member in members if member not in exact]
+
+    def union(value: Any) -> Any:
+        if type(value) in exact:
+            return value
+        for option in others:
+            try:
+                return option(value)
+            except EntryError:
+                continue
+        raise EntryError(f"{value!r} is none of {annotation}")
+
+    return union
+
+
+def _array(item: Check) -> Check:
+    def array(value: Any) -> Any:
+        if type(value) is not list:
+            raise EntryError("an array is expected")
+        return tuple([item(member) for member in value])
+
+    return array
+
+
+def _mapping(key_check: Check, value_check: Check) -> Check:
+    def mapping(value: Any) -> Any:
+        if type(value) is not dict:
+            raise EntryError("an object is expected")
+        return {key_check(key): value_check(member) for key, member in value.items()}
+
+    return mapping
+
+
+def _scalar(kind: type) -> Check:
     def scalar(value: Any) -> Any:
-        if not isinstance(value, accepted) or isinstance(value, refused):
+        if type(value) is not kind:
             raise EntryError(f"{value!r} is not a {kind.__name__}")
-        return json_data(value) if kind is float else value
+        return value
 
     return scalar
 
 
-_SCALARS: dict[type, Check] = {
-    bool: _scalar(bool, (bool,)),
-    int: _scalar(int, (int,), (bool,)),
-    float: _scalar(float, (float,)),
-    str: _scalar(str, (str,)),
-}
+def _finite_float(value: Any) -> Any:
+    if type(value) is not float or value != value or value in (float("inf"), float("-inf")):
+        raise EntryError(f"{value!r} is not a finite float")
+    return value
 
 
-def _constructed(model: type[M], values: dict[str, Any]) -> M:
-    """What `model_construct` makes, without its per-field default lookups (a tenth of the start).
-
-    Every default of the definition models is immutable (None, False, "", (), a number), so
-    one dict of them per class is shared by all instances.
-    """
-    defaults = _DEFAULTS.get(model)
-    if defaults is None:
-        defaults = _DEFAULTS[model] = {
-            name: info.get_default(call_default_factory=True) for name, info in model.model_fields.items()
-        }
-    instance = model.__new__(model)
-    object.__setattr__(instance, "__dict__", {**defaults, **values})  # in field order: `values` holds fields only
-    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    private = {name: attr.get_default() for name, attr in model.__private_attributes__.items()}
-    object.__setattr__(instance, "__pydantic_private__", private or None)
-    return instance
-
-
-_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
+_HASHABLE = frozenset((str, int, float, bool, type(None)))
+_SCALARS: dict[type, Check] = {bool: _scalar(bool), int: _scalar(int), str: _scalar(str), float: _finite_float}

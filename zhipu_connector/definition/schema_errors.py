@@ -23,7 +23,7 @@ from typing import Any
 from zhipu_connector.definition.locations import location
 from zhipu_connector.errors import Problem
 
-_DOLLAR = re.compile(r"(?<!\\)\$")  # an unescaped `$`: the end of the text (fastjsonschema's own rule)
+_DOLLAR = r"(?<!\\)\$"  # an unescaped `$`: the end of the text (fastjsonschema's own rule); compiled on first use
 _SHOWN = 120
 """How much of a quoted value a message keeps; a 1 MB string is not repeated whole."""
 
@@ -31,7 +31,7 @@ _SHOWN = 120
 @lru_cache(maxsize=256)
 def compiled_pattern(pattern: str) -> re.Pattern[str]:
     """`pattern` as Python's `re` must read it to match as ECMA-262 (and fastjsonschema) do."""
-    return re.compile(_DOLLAR.sub(r"\\Z", pattern))
+    return re.compile(re.sub(_DOLLAR, r"\\Z", pattern))
 
 
 def pattern_matches(pattern: str, text: str) -> bool:

@@ -8,7 +8,6 @@ reaches another.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,6 +42,8 @@ def typed_text(prop: Property, raw: str) -> Any:
     """A value written as text (a variable, `-c key=value`) for `prop`: text for text types, else JSON when it parses."""
     if prop.type in TEXT_TYPES:
         return raw
+    import json  # imported here: `json` is not imported at start
+
     try:
         return json.loads(raw)
     except json.JSONDecodeError:
