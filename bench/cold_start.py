@@ -8,6 +8,14 @@ Rows, each the median wall time of a fresh interpreter:
 - `import zhipuai`, the official SDK alone.
 Targets: project ≤ its dependencies + 25 ms, and below `import zhipuai`.
 
+What the project adds to its dependencies is measured two ways, in the same rounds:
+- directly: a fresh interpreter imports the dependencies' modules, then times its own start
+  with `time.perf_counter()` (the check);
+- as the difference of two whole processes (project, dependencies) run back to back. This
+  machine's cores change speed within a second, and the difference of two ~150 ms processes
+  swung by 30-40 ms from round to round, which left the median uncertain by about ±5 ms.
+  Timed inside one process, only the ~20 ms being measured is exposed to that drift.
+
 Every interpreter runs as a user's would: with `PYTHONDONTWRITEBYTECODE` removed from its
 environment, so compiled bytecode (`__pycache__`) is written and then used, and each command
 is run once untimed first, so that no timed start pays for compiling the project's modules
@@ -24,6 +32,13 @@ import sys
 import tempfile
 
 from common import Row, arguments, median_of, print_table, save, time_subprocess
+
+TIMED_AFTER_DEPENDENCIES = """
+import time
+start = time.perf_counter()
+{ready}
+print(time.perf_counter() - start)
+"""
 
 READY = "from zhipu_connector.host.host import default_host; default_host()"
 LIST_DEPENDENCIES = (
@@ -72,20 +87,32 @@ def main() -> None:
         time_subprocess("import zhipuai", env=env)
     except subprocess.CalledProcessError:
         del commands["sdk"]
-    for code in commands.values():  # once untimed: bytecode written, files in the OS's cache
-        time_subprocess(code, env=env)
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    order = list(commands)
+    direct_code = deps_code + TIMED_AFTER_DEPENDENCIES.format(ready=READY)
+
+    def direct() -> float:
+        """The start's own time, in a fresh interpreter that imported the dependencies first."""
+        out = subprocess.run([sys.executable, "-c", direct_code], check=True, capture_output=True, text=True, env=env)
+        return float(out.stdout)
+
+    measures = {name: (lambda code=code: time_subprocess(code, env=env)) for name, code in commands.items()}
+    measures["direct"] = direct
+    for measure in measures.values():  # once untimed: bytecode written, files in the OS's cache
+        measure()
+    samples: dict[str, list[float]] = {name: [] for name in measures}
+    order = list(measures)
     for round_number in range(repeats):  # interleaved, the order turning, so drift hits every row alike
         turned = order[round_number % len(order) :] + order[: round_number % len(order)]
         for name in turned:
-            samples[name].append(time_subprocess(commands[name], env=env))
+            samples[name].append(measures[name]())
     # The target is a difference, so it is taken within each round (paired), then the median:
     # this machine's cores change speed from one second to the next, which a difference of two
     # medians taken over the whole run would fold into the result.
     differences = sorted((p - d) * 1000 for p, d in zip(samples["project"], samples["deps"]))
-    overhead = statistics.median(differences)
+    paired = statistics.median(differences)
     low, high = differences[len(differences) // 4], differences[(3 * len(differences)) // 4]
+    direct_ms = sorted(seconds * 1000 for seconds in samples["direct"])
+    overhead = statistics.median(direct_ms)
+    direct_low, direct_high = direct_ms[len(direct_ms) // 4], direct_ms[(3 * len(direct_ms)) // 4]
     interpreter, project, deps = (statistics.median(samples[k]) for k in ("interpreter", "project", "deps"))
     sdk = statistics.median(samples["sdk"]) if "sdk" in samples else None
     project_empty = median_of(max(3, repeats // 3), empty_cache_start)
@@ -100,9 +127,24 @@ def main() -> None:
     if sdk is not None:
         rows.append(Row("import zhipuai (official SDK)", ms(sdk), "ms"))
     rows.append(
-        Row("project - dependencies, paired by round", overhead, "ms", f"middle half {low:.1f} to {high:.1f} ms")
+        Row(
+            "project after its dependencies, timed in the process",
+            overhead,
+            "ms",
+            f"middle half {direct_low:.1f} to {direct_high:.1f} ms",
+        )
     )
-    checks = [(f"project - dependencies = {overhead:.1f} ms ≤ 25 ms (median of per-round differences)", overhead <= 25)]
+    rows.append(
+        Row(
+            "project - dependencies, whole processes paired by round",
+            paired,
+            "ms",
+            f"middle half {low:.1f} to {high:.1f} ms",
+        )
+    )
+    checks = [
+        (f"project after its dependencies = {overhead:.1f} ms ≤ 25 ms (median, timed in the process)", overhead <= 25)
+    ]
     if sdk is not None:
         checks.append(
             (

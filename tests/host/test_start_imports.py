@@ -28,6 +28,7 @@ NOT_AT_START = [
     "fastjsonschema",
     "importlib.metadata",
     "zhipu_connector.host.connection_test",
+    "zhipu_connector.host.live_options",
 ]
 PROBE = (  # prints without `json`, which it checks is not imported
     "import sys; from zhipu_connector.host.host import default_host; default_host();"

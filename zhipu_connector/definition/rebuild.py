@@ -37,20 +37,23 @@ def rebuild(model: type[M], data: Any) -> M:
     plan = _PLANS.get(model) or _plan(model)
     if type(data) is not dict:
         raise EntryError(f"{model.__name__}: an object is expected")
-    if not data.keys() <= plan.checks.keys():
-        raise EntryError(f"{model.__name__}: unknown fields {sorted(data.keys() - plan.checks.keys())}")
     checks = plan.checks
-    values = {key: checks[key](value) for key, value in data.items()}
-    if not plan.required <= values.keys():
-        raise EntryError(f"{model.__name__}: {', '.join(sorted(plan.required - values.keys()))} missing")
+    if not data.keys() <= checks.keys():
+        raise EntryError(f"{model.__name__}: unknown fields {sorted(data.keys() - checks.keys())}")
+    if not plan.required <= data.keys():
+        raise EntryError(f"{model.__name__}: {', '.join(sorted(plan.required - data.keys()))} missing")
     # What `model_construct` makes, without its per-field default lookups. Every default of the
     # definition models is immutable (None, False, "", (), a number), so one dict of them per
-    # class serves all instances; it holds every field in order, so `values` keeps that order.
+    # class serves all instances; it holds every field in order, and the stored values replace
+    # their defaults in place, so that order is kept.
+    fields = plan.defaults.copy()
+    for key, value in data.items():
+        fields[key] = checks[key](value)
     instance = model.__new__(model)
-    _set_attribute(instance, "__dict__", {**plan.defaults, **values})
-    _set_attribute(instance, "__pydantic_fields_set__", set(values))
+    _set_attribute(instance, "__dict__", fields)
+    _set_attribute(instance, "__pydantic_fields_set__", set(data))
     _set_attribute(instance, "__pydantic_extra__", None)
-    _set_attribute(instance, "__pydantic_private__", dict(plan.private) if plan.private else None)
+    _set_attribute(instance, "__pydantic_private__", plan.private.copy() if plan.private else None)
     return instance
 
 

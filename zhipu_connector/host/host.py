@@ -14,12 +14,19 @@ from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.dispatch import arun_bound, run_bound
 from zhipu_connector.host.environment import environment_values
-from zhipu_connector.host.live_options import LiveOptions, OptionsResult, action_property, checked_sources
 from zhipu_connector.host.plugins import DEFAULT_PLUGINS, make_plugin_manager
-from zhipu_connector.host.registry import ActionHandler, BoundAction, Handler, Registry
+from zhipu_connector.host.registry import (
+    ActionHandler,
+    BoundAction,
+    Handler,
+    Registry,
+    action_property,
+    checked_sources,
+)
 
 if TYPE_CHECKING:
     from zhipu_connector.host.connection_test import ConnectionTestResult
+    from zhipu_connector.host.live_options import LiveOptions, OptionsResult
 
 
 class Host:
@@ -41,7 +48,9 @@ class Host:
         self.registry = Registry()
         self._owners: dict[str, str] = {}  # component → the plugin that registered it
         self._connection_tests: dict[str, ActionHandler] = {}
-        self.live_options = LiveOptions()
+        self._options_sources: dict[str, dict[str, ActionHandler]] = {}  # component → its live options sources
+        self._live_options: LiveOptions | None = None
+        self._live_options_lock = threading.Lock()
         # Each plugin is called on its own, as pluggy would (last registered first), so the
         # host knows which plugin registered which component (see `components_of`).
         for implementation in reversed(self.plugins.hook.register_connectors.get_hookimpls()):
@@ -64,10 +73,29 @@ class Host:
                 raise PluginError(f"{component.name}: a connection test is given, but the definition declares none")
             if connection_test is not None:
                 self._connection_tests[component.name] = ActionHandler.of(connection_test)
-            self.live_options.register(component.name, checked_sources(component, options_sources or {}))
+            sources = self._options_sources[component.name] = checked_sources(component, options_sources or {})
+            if self._live_options is not None:  # a plugin registering after options were first asked
+                self._live_options.register(component.name, sources)
             return component
 
         return register
+
+    @property
+    def live_options(self) -> LiveOptions:
+        """The registered options sources and their cached answers, made when options are first asked.
+
+        Only a form asks for live options, so a start does not load their machinery.
+        """
+        if self._live_options is None:
+            with self._live_options_lock:
+                if self._live_options is None:
+                    from zhipu_connector.host.live_options import LiveOptions
+
+                    options = LiveOptions()
+                    for component, sources in self._options_sources.items():
+                        options.register(component, sources)
+                    self._live_options = options
+        return self._live_options
 
     def environment_connection(
         self, component: str, authorization: str | None = None, environ: Mapping[str, str] | None = None

@@ -23,8 +23,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from zhipu_connector.definition.models import Action, Component, Option, Property
-from zhipu_connector.errors import ConnectorError, PluginError, UnknownActionError
+from zhipu_connector.definition.models import Option, Property
+from zhipu_connector.errors import ConnectorError
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.registry import ActionHandler
@@ -66,34 +66,6 @@ def _as_dict(option: Option) -> dict[str, Any]:
     if option.description:
         item["description"] = option.description
     return item
-
-
-def checked_sources(
-    component: Component, given: Mapping[str, ActionHandler | Callable[..., Any]]
-) -> dict[str, ActionHandler]:
-    """The sources a plugin registers, matched one to one with the `optionsSource` names its definition uses."""
-    declared = {
-        prop.options_source.name
-        for action in component.actions
-        for prop in action.properties
-        if prop.options_source is not None
-    }
-    missing = sorted(declared - set(given))
-    unknown = sorted(set(given) - declared)
-    if missing:
-        raise PluginError(f"{component.name}: no options source registered for {', '.join(missing)}")
-    if unknown:
-        raise PluginError(f"{component.name}: options source(s) {', '.join(unknown)} named by no property")
-    return {name: ActionHandler.of(source) for name, source in given.items()}
-
-
-def action_property(action: Action, name: str) -> Property:
-    """The action's top-level property `name`, or an `UnknownActionError` naming the known ones."""
-    for prop in action.properties:
-        if prop.name == name:
-            return prop
-    known = ", ".join(prop.name for prop in action.properties)
-    raise UnknownActionError(f"{action.name} has no property {name!r} (properties: {known})")
 
 
 class LiveOptions:

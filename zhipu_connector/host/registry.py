@@ -187,6 +187,34 @@ def _has_visibility_rules(properties: tuple[Property, ...]) -> bool:
     return False
 
 
+def checked_sources(
+    component: Component, given: Mapping[str, ActionHandler | Callable[..., Any]]
+) -> dict[str, ActionHandler]:
+    """The live options sources a plugin registers, matched one to one with the `optionsSource` names its definition uses."""
+    declared = {
+        prop.options_source.name
+        for action in component.actions
+        for prop in action.properties
+        if prop.options_source is not None
+    }
+    missing = sorted(declared - set(given))
+    unknown = sorted(set(given) - declared)
+    if missing:
+        raise PluginError(f"{component.name}: no options source registered for {', '.join(missing)}")
+    if unknown:
+        raise PluginError(f"{component.name}: options source(s) {', '.join(unknown)} named by no property")
+    return {name: ActionHandler.of(source) for name, source in given.items()}
+
+
+def action_property(action: Action, name: str) -> Property:
+    """The action's top-level property `name`, or an `UnknownActionError` naming the known ones."""
+    for prop in action.properties:
+        if prop.name == name:
+            return prop
+    known = ", ".join(prop.name for prop in action.properties)
+    raise UnknownActionError(f"{action.name} has no property {name!r} (properties: {known})")
+
+
 class Registry:
     """Components by name, each action bound to its handler."""
 
