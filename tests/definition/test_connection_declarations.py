@@ -6,35 +6,20 @@ import copy
 import json
 
 import pytest
+from mini_definitions import api_key_definition
 
 from zhipu_connector.definition.loader import parse_component
 from zhipu_connector.errors import DefinitionError
 
-BASE = {
-    "name": "demo",
-    "title": "Demo",
-    "version": 1,
-    "connection": {
-        "version": 1,
-        "authorizations": {
-            "key": {
-                "title": "Key",
-                "type": "API_KEY",
-                "properties": {
-                    "apiKey": {"type": "STRING", "secret": True, "required": True, "environment": "DEMO_API_KEY"},
-                    "region": {"type": "STRING", "environment": "DEMO_REGION"},
-                },
-            }
-        },
+BASE = api_key_definition(
+    "demo",
+    title="Demo",
+    connection_properties={
+        "apiKey": {"type": "STRING", "secret": True, "required": True, "environment": "DEMO_API_KEY"},
+        "region": {"type": "STRING", "environment": "DEMO_REGION"},
     },
-    "actions": {
-        "act": {
-            "title": "Act",
-            "properties": {"text": {"type": "STRING"}},
-            "output": {"type": "STRING"},
-        }
-    },
-}
+    actions={"act": {"title": "Act", "properties": {"text": {"type": "STRING"}}, "output": {"type": "STRING"}}},
+)
 
 
 def document(**changes):

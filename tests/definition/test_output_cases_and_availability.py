@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from mini_definitions import api_key_definition
 
 from zhipu_connector.definition.loader import parse_component
 from zhipu_connector.errors import DefinitionError
@@ -16,28 +17,18 @@ URL_A, URL_B = "https://a.example/v1", "https://b.example/v1"
 
 
 def definition(condition: str = "mode == 'FULL'", served_with: str = "url") -> dict:
-    return {
-        "name": "demo",
-        "title": "Demo",
-        "version": 1,
-        "connection": {
-            "version": 1,
-            "authorizations": {
-                "key": {
-                    "title": "Key",
-                    "type": "API_KEY",
-                    "properties": {
-                        "url": {
-                            "type": "STRING",
-                            "defaultValue": URL_A,
-                            "allowCustomValue": True,
-                            "options": [{"label": "Site A", "value": URL_A}, {"label": "Site B", "value": URL_B}],
-                        }
-                    },
-                }
-            },
+    return api_key_definition(
+        "demo",
+        title="Demo",
+        connection_properties={
+            "url": {
+                "type": "STRING",
+                "defaultValue": URL_A,
+                "allowCustomValue": True,
+                "options": [{"label": "Site A", "value": URL_A}, {"label": "Site B", "value": URL_B}],
+            }
         },
-        "actions": {
+        actions={
             "answer": {
                 "title": "Answer",
                 "properties": {
@@ -59,7 +50,7 @@ def definition(condition: str = "mode == 'FULL'", served_with: str = "url") -> d
                 ],
             }
         },
-    }
+    )
 
 
 def bound(handler):

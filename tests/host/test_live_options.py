@@ -10,27 +10,18 @@ from typing import Any
 
 import pytest
 import yaml
+from mini_definitions import api_key_definition
 
 from zhipu_connector.definition.loader import load_component
 from zhipu_connector.errors import DefinitionError, PluginError, UnknownActionError
 from zhipu_connector.host.hookspecs import hookimpl
 from zhipu_connector.host.host import Host
 
-DEFINITION: dict[str, Any] = {
-    "name": "menu",
-    "title": "Menu",
-    "version": 1,
-    "connection": {
-        "version": 1,
-        "authorizations": {
-            "key": {
-                "title": "Key",
-                "type": "API_KEY",
-                "properties": {"apiKey": {"type": "STRING", "required": True, "secret": True}},
-            }
-        },
-    },
-    "actions": {
+DEFINITION: dict[str, Any] = api_key_definition(
+    "menu",
+    title="Menu",
+    connection_properties={"apiKey": {"type": "STRING", "required": True, "secret": True}},
+    actions={
         "order": {
             "title": "Order",
             "properties": {
@@ -46,7 +37,7 @@ DEFINITION: dict[str, Any] = {
             "output": {"type": "STRING"},
         }
     },
-}
+)
 
 
 class Menu:

@@ -31,18 +31,6 @@ WEATHER = {
 }
 
 
-@pytest.fixture(scope="module")
-def host() -> Host:
-    return Host(default_plugins=["zhipu_connector.zhipu.plugin"], entry_points=False)
-
-
-@pytest.fixture
-def emulator():
-    app = RecordingApp(create_app(EmulatorConfig(api_keys=frozenset({KEY}))))
-    with connections.configured(transport_factory=connections.InProcessTransports(app)):
-        yield app
-
-
 def ask(host: Host, inputs: dict[str, Any], connection: dict[str, Any] | None = None, **context_args: Any) -> Any:
     context = ActionContext("zhipu", "ask", **context_args)
     return host.run_action("zhipu", "ask", inputs, connection or CONNECTION, context=context)

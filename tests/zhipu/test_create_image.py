@@ -8,9 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from zhipu_recording import RecordingApp
 
-from zhipu_connector.emulator import EmulatorConfig, create_app
 from zhipu_connector.host.errors import InputValidationError
 from zhipu_connector.host.host import Host
 from zhipu_connector.zhipu import connections
@@ -21,18 +19,6 @@ KEY = "imgkeyid.imgKeySecret0042"
 BASE_URL = "http://emulator.test/api/paas/v4"
 CONNECTION = {"token": KEY, "baseUrl": BASE_URL}
 HEX32 = re.compile(r"[0-9a-f]{32}")
-
-
-@pytest.fixture(scope="module")
-def host() -> Host:
-    return Host(default_plugins=["zhipu_connector.zhipu.plugin"], entry_points=False)
-
-
-@pytest.fixture
-def emulator():
-    app = RecordingApp(create_app(EmulatorConfig(api_keys=frozenset({KEY}))))
-    with connections.configured(transport_factory=connections.InProcessTransports(app)):
-        yield app
 
 
 def create_image(host: Host, inputs: dict[str, Any], *, asynchronous: bool = False) -> Any:

@@ -33,11 +33,6 @@ IN_PROCESS = "http://emulator.test/api/paas/v4"
 HELLO = [{"role": "user", "content": "Hello"}]
 
 
-@pytest.fixture(scope="module")
-def host() -> Host:
-    return Host(default_plugins=["zhipu_connector.zhipu.plugin"], entry_points=False)
-
-
 def emulated(**config: Any) -> Any:
     """Route every client to a fresh in-process emulator accepting `KEY`."""
     app = create_app(EmulatorConfig(api_keys=frozenset({KEY}), **config))

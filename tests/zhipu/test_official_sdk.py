@@ -12,7 +12,6 @@ import pytest
 import zhipuai  # a test dependency: its absence is a failure, not a skip
 
 from zhipu_connector.emulator import EmulatorConfig, running_emulator
-from zhipu_connector.host.host import Host
 from zhipu_connector.zhipu import connections
 
 KEY = "sdkkeyid.sdkKeySecret0042"
@@ -23,11 +22,6 @@ HELLO = [{"role": "user", "content": "Hello"}]
 def base_url():
     with running_emulator(EmulatorConfig(api_keys=frozenset({KEY}), max_prompt_chars=2000)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def host() -> Host:
-    return Host(default_plugins=["zhipu_connector.zhipu.plugin"], entry_points=False)
 
 
 @pytest.fixture

@@ -15,13 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
-from zhipu_recording import RecordingApp
 
-from zhipu_connector.emulator import EmulatorConfig, create_app
 from zhipu_connector.host.connection import Connection
 from zhipu_connector.host.context import ActionContext
 from zhipu_connector.host.errors import PluginError
-from zhipu_connector.host.host import Host
 from zhipu_connector.host.secrets import Secret
 from zhipu_connector.zhipu import connections
 from zhipu_connector.zhipu.client import ZhipuClient
@@ -77,13 +74,6 @@ def run_both(target: str, inputs: dict[str, Any], context_id: str = CONTEXT_ID) 
     return results
 
 
-@pytest.fixture
-def emulator():
-    app = RecordingApp(create_app(EmulatorConfig(api_keys=frozenset({KEY}))))
-    with connections.configured(transport_factory=connections.InProcessTransports(app)):
-        yield app
-
-
 def test_both_handlers_come_from_one_description(emulator):
     sync_result, async_result = run_both("test_one_request:SHOUT", {"text": "hello there"})
     assert isinstance(sync_result, str) and sync_result and sync_result == async_result
@@ -133,11 +123,6 @@ def test_a_description_that_cannot_be_loaded_fails_clearly():
 
 
 # --- one request id: context → wire, logs, errors ---------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def host() -> Host:
-    return Host(default_plugins=["zhipu_connector.zhipu.plugin"], entry_points=False)
 
 
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
