@@ -19,6 +19,12 @@ Rows, every async one on the same event loop (uvloop when installed) and one cli
 The host's client keeps its default pool (500 connections: room for 200 in flight).
 Targets: host ≥ 0.85× bare httpx throughput, and ≥ 2× the SDK's; and, as httpcore's own
 pool is what limits the bare row, ≥ 0.85× bare httpx over the same transport.
+
+That last ratio compares two rows of nearly the same speed, so it is measured apart as well:
+one interpreter runs the host and bare httpx over the same transport back to back, in turn,
+`PAIRS` times, in `INTERPRETERS` interpreters, and the check is the median of those ratios.
+The fresh-process rows are a minute apart, and this machine's cores change speed faster than
+that: the same code read 0.79×, 0.90× and 0.97× when those rows' medians were compared.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ from emulator_process import (
 )
 
 IN_FLIGHT = 200
+PAIRS = 4  # host and same-transport bursts back to back, per interpreter
+INTERPRETERS = 3
 SDK_CONNECTIONS = 50  # the official SDK's default pool size
 EXPECTED = "lighthouses"  # the emulator's reply quotes the question
 
@@ -183,6 +191,34 @@ def async_row(row: str, base_url: str, calls: int, in_flight: int, server_pid: i
     return {**meter.result, "max_rss_mb": peak_rss_mb()}
 
 
+def paired_row(base_url: str, calls: int, in_flight: int, server_pid: int, pairs: int) -> dict[str, Any]:
+    """Worker: the host and bare httpx over the same transport, back to back, `pairs` times.
+
+    Both clients run one untimed burst first; then each pair times one burst of each (the order
+    turning from pair to pair), so the two rates of a pair are seconds apart, not a minute.
+    """
+    ratios: list[float] = []
+
+    async def main() -> None:
+        calls_by_row = {
+            "host": await host_call(base_url, in_flight),
+            "spread": await spread_httpx_call(base_url, in_flight),
+        }
+        for call in calls_by_row.values():  # a whole burst each first: the host's limit starts at 4 and
+            await drive(call, calls, in_flight)  # its pool fills as it grows, while the bare pool fills at once
+        for pair in range(pairs):
+            rates: dict[str, float] = {}
+            for name in ("host", "spread") if pair % 2 == 0 else ("spread", "host"):
+                meter = Meter(calls, server_pid)
+                with meter:
+                    await drive(calls_by_row[name], calls, in_flight)
+                rates[name] = meter.result["per_second"]
+            ratios.append(rates["host"] / rates["spread"])
+
+    run_on_loop(main())
+    return {"ratios": ratios}
+
+
 def sdk_row(base_url: str, calls: int, in_flight: int, server_pid: int) -> dict[str, float]:
     """Worker: the official SDK, one shared client, called from a pool of `in_flight` threads."""
     import httpx
@@ -249,9 +285,23 @@ def median(results: list[dict[str, float]], key: str) -> float:
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     calls, in_flight, rounds = (200, 20, 1) if args.quick else (2000, IN_FLIGHT, 5)
+    pairs, interpreters = (1, 1) if args.quick else (PAIRS, INTERPRETERS)
     pin_this_process()
     with running_emulator_process() as emulator:
         results = measure_rows(ROWS, rounds, emulator.pid, base_url=emulator.base_url, calls=calls, in_flight=in_flight)
+        paired = [
+            ratio
+            for _ in range(interpreters)
+            for ratio in run_worker(
+                "concurrency",
+                "paired_row",
+                base_url=emulator.base_url,
+                calls=calls,
+                in_flight=in_flight,
+                server_pid=emulator.pid,
+                pairs=pairs,
+            )["ratios"]
+        ]
         stack = emulator.fast_stack()
         pinning = emulator.placement()
     rows: list[Row] = []
@@ -269,11 +319,23 @@ def main() -> None:
         )
     versus_bare = within_rounds(results, HOST, BARE, "per_second")
     versus_sdk = within_rounds(results, HOST, SDK, "per_second")
-    versus_spread = within_rounds(results, HOST, SPREAD, "per_second")
+    versus_spread = statistics.median(paired)
+    rows.append(
+        Row(
+            "host ÷ bare httpx over the same transport, back to back",
+            versus_spread,
+            "×",
+            f"median of {len(paired)} pairs in {interpreters} interpreters ({min(paired):.2f}–{max(paired):.2f}); "
+            f"fresh-process rows: {within_rounds(results, HOST, SPREAD, 'per_second'):.2f}×",
+        )
+    )
     checks = [
         (f"host {versus_bare:.2f}× bare httpx throughput ≥ 0.85×", versus_bare >= 0.85),
         (f"host {versus_sdk:.2f}× the SDK's throughput ≥ 2×", versus_sdk >= 2),
-        (f"host {versus_spread:.2f}× bare httpx over the same transport ≥ 0.85×", versus_spread >= 0.85),
+        (
+            f"host {versus_spread:.2f}× bare httpx over the same transport, back to back ≥ 0.85×",
+            versus_spread >= 0.85,
+        ),
     ]
     title = (
         f"{calls} Asks, {in_flight} in flight, over loopback (median of {rounds} rounds; "
