@@ -65,6 +65,12 @@ def third_party_modules(env: dict[str, str]) -> list[str]:
     return [name for name in json.loads(out) if name.split(".")[0] not in stdlib and not name.startswith("_")]
 
 
+def middle_half(values: list[float]) -> tuple[float, float]:
+    """The first and third quartiles: where the middle half of the rounds fell."""
+    ordered = sorted(values)
+    return ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
+
+
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     repeats = 3 if args.quick else 31
@@ -107,12 +113,10 @@ def main() -> None:
     # The target is a difference, so it is taken within each round (paired), then the median:
     # this machine's cores change speed from one second to the next, which a difference of two
     # medians taken over the whole run would fold into the result.
-    differences = sorted((p - d) * 1000 for p, d in zip(samples["project"], samples["deps"]))
-    paired = statistics.median(differences)
-    low, high = differences[len(differences) // 4], differences[(3 * len(differences)) // 4]
-    direct_ms = sorted(seconds * 1000 for seconds in samples["direct"])
-    overhead = statistics.median(direct_ms)
-    direct_low, direct_high = direct_ms[len(direct_ms) // 4], direct_ms[(3 * len(direct_ms)) // 4]
+    differences = [(p - d) * 1000 for p, d in zip(samples["project"], samples["deps"])]
+    paired, (low, high) = statistics.median(differences), middle_half(differences)
+    direct_ms = [seconds * 1000 for seconds in samples["direct"]]
+    overhead, (direct_low, direct_high) = statistics.median(direct_ms), middle_half(direct_ms)
     interpreter, project, deps = (statistics.median(samples[k]) for k in ("interpreter", "project", "deps"))
     sdk = statistics.median(samples["sdk"]) if "sdk" in samples else None
     project_empty = median_of(max(3, repeats // 3), empty_cache_start)

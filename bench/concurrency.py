@@ -208,7 +208,7 @@ def paired_row(base_url: str, calls: int, in_flight: int, server_pid: int, pairs
             await drive(call, calls, in_flight)  # its pool fills as it grows, while the bare pool fills at once
         for pair in range(pairs):
             rates: dict[str, float] = {}
-            for name in ("host", "spread") if pair % 2 == 0 else ("spread", "host"):
+            for name in rotated(list(calls_by_row), pair):
                 meter = Meter(calls, server_pid)
                 with meter:
                     await drive(calls_by_row[name], calls, in_flight)

@@ -47,12 +47,18 @@ def places(value: Any, trail: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 PLACES = {name: places(stored) for name, stored in STORED.items()}
 
 
-def replaced(data: Any, trail: tuple[Any, ...], new: Any) -> Any:
+def copy_with_parent(data: Any, trail: tuple[Any, ...]) -> tuple[Any, Any]:
+    """A deep copy of `data`, and the object or array in the copy that holds the place at `trail`."""
     changed = copy.deepcopy(data)
     node = changed
     for step in trail[:-1]:
         node = node[step]
-    node[trail[-1]] = new
+    return changed, node
+
+
+def replaced(data: Any, trail: tuple[Any, ...], new: Any) -> Any:
+    changed, parent = copy_with_parent(data, trail)
+    parent[trail[-1]] = new
     return changed
 
 
@@ -85,10 +91,7 @@ def test_what_rebuild_accepts_pydantic_accepts(data):
     name = data.draw(st.sampled_from(sorted(STORED)))
     trail = data.draw(st.sampled_from(PLACES[name]))
     mutation = data.draw(st.sampled_from(["replace", "delete", "unknown field"]))
-    mutated = copy.deepcopy(STORED[name])
-    node = mutated
-    for step in trail[:-1]:
-        node = node[step]
+    mutated, node = copy_with_parent(STORED[name], trail)
     if mutation == "replace":
         node[trail[-1]] = data.draw(st.sampled_from(REPLACEMENTS))
     elif mutation == "delete" and isinstance(node, dict):

@@ -170,9 +170,9 @@ def _scalar(kind: type) -> Check:
 
 
 def _finite_float(value: Any) -> Any:
-    if type(value) is not float or value != value or value in (float("inf"), float("-inf")):
-        raise EntryError(f"{value!r} is not a finite float")
-    return value
+    if type(value) is not float:
+        raise EntryError(f"{value!r} is not a float")
+    return json_data(value)  # refuses NaN and the infinities
 
 
 _HASHABLE = frozenset((str, int, float, bool, type(None)))

@@ -73,9 +73,7 @@ class Host:
                 raise PluginError(f"{component.name}: a connection test is given, but the definition declares none")
             if connection_test is not None:
                 self._connection_tests[component.name] = ActionHandler.of(connection_test)
-            sources = self._options_sources[component.name] = checked_sources(component, options_sources or {})
-            if self._live_options is not None:  # a plugin registering after options were first asked
-                self._live_options.register(component.name, sources)
+            self._options_sources[component.name] = checked_sources(component, options_sources or {})
             return component
 
         return register
@@ -91,10 +89,7 @@ class Host:
                 if self._live_options is None:
                     from zhipu_connector.host.live_options import LiveOptions
 
-                    options = LiveOptions()
-                    for component, sources in self._options_sources.items():
-                        options.register(component, sources)
-                    self._live_options = options
+                    self._live_options = LiveOptions(self._options_sources)
         return self._live_options
 
     def environment_connection(

@@ -71,18 +71,16 @@ def _as_dict(option: Option) -> dict[str, Any]:
 class LiveOptions:
     """The registered sources of every component, and their answers cached per connection."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._sources: dict[tuple[str, str], ActionHandler] = {}
+    def __init__(
+        self, sources: Mapping[str, Mapping[str, ActionHandler]], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """`sources`: each component's checked sources by name (`registry.checked_sources`)."""
+        self._sources: dict[tuple[str, str], ActionHandler] = {
+            (component, name): source for component, named in sources.items() for name, source in named.items()
+        }
         self._cache: OrderedDict[tuple[str, str, Connection | None], OptionsResult] = OrderedDict()
         self._lock = threading.Lock()
         self.clock = clock
-
-    def register(self, component: str, sources: Mapping[str, ActionHandler]) -> None:
-        for name, source in sources.items():
-            self._sources[(component, name)] = source
-
-    def has(self, component: str, name: str) -> bool:
-        return (component, name) in self._sources
 
     def forget(self) -> None:
         """Drop every cached answer (a test, or a user who just changed a key)."""

@@ -245,8 +245,9 @@ class ResultWriter:
         pydantic-core's encoder writes the line: compact UTF-8 JSON that reads back as the same
         values as `json.dumps` would write (a number may be spelled otherwise, 1e-05 as 0.00001),
         in a tenth of the time: an embedding's 256 numbers took `json.dumps` 186 µs, 17 µs here,
-        and a batch of embeddings spent more on writing its results than on anything else. Masking is one pass over the
-        line's text, not a walk over every value: it knows each secret's JSON-escaped spelling.
+        and a batch of embeddings spent more on writing its results than on anything else.
+        Masking is one pass over the line's text, not a walk over every value: it knows each
+        secret's JSON-escaped spelling.
         """
         data = (scrub(to_json(record).decode("utf-8")) + "\n").encode("utf-8")
         view = memoryview(data)
